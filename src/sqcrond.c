@@ -1,0 +1,360 @@
+/*
+ * sqcrond.c: the daemon's main: options, configuration, the instance lock,
+ * signals and the event loop.
+ *
+ * Start-up order (undone in reverse at exit):
+ *	1. options and configuration (sqcrond -t stops here)
+ *	2. logging, the schedule time zone
+ *	3. the instance lock, DB.lock (a second daemon on the same database
+ *	   exits with "already running, pid N")
+ *	4. detaching (without -f), the pid in the lock file
+ *	5. the event loop with SIGTERM/SIGINT (stop), SIGHUP (reload)
+ *	6. READY=1 to $NOTIFY_SOCKET when set
+ *
+ * The store, scheduler, runner and control socket plug into the loop in
+ * this order as they arrive; nothing here knows their internals.
+ */
+
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "tz.h"
+#include "xmalloc.h"
+
+#ifndef SQCRON_CONF_PATH
+#define SQCRON_CONF_PATH "/etc/sqcrond.conf"
+#endif
+#ifndef SQCRON_VERSION
+#define SQCRON_VERSION "0"
+#endif
+
+struct sqcrond {
+	const char		*conf_path;
+	int			 conf_explicit;	/* -c given: the file must exist */
+	int			 foreground;
+	struct config		*conf;
+	struct tz		*tz;
+	int			 lock_fd;
+	char			*lock_path;
+	struct event_base	*base;
+	struct event		*ev_term;
+	struct event		*ev_int;
+	struct event		*ev_hup;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sqcrond [-f] [-c FILE] [-t] [-V]\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -t       check the configuration and exit (-tt also prints it)\n"
+	    "  -V       print the version and exit\n", SQCRON_CONF_PATH);
+}
+
+/*
+ * The configuration: the named file, or the built-in defaults when the
+ * default file does not exist (a fresh install needs no file).
+ */
+static struct config *
+sqcrond_load_config(struct sqcrond *d, char **cause)
+{
+	if (!d->conf_explicit && access(d->conf_path, F_OK) == -1 &&
+	    errno == ENOENT)
+		return config_default();
+	return config_load(d->conf_path, cause);
+}
+
+static void
+sqcrond_setup_log(struct sqcrond *d)
+{
+	int	to_stderr;
+
+	to_stderr = d->conf->log == CONFIG_LOG_STDERR ||
+	    (d->conf->log == CONFIG_LOG_DEFAULT && d->foreground);
+	log_init("sqcrond", to_stderr, d->conf->log_level, d->conf->log_json);
+}
+
+/* Create the parent directories of path (like mkdir -p, mode 0755). */
+static int
+sqcrond_mkparents(const char *path, char **cause)
+{
+	char	*copy, *p;
+	int	 ret = 0;
+
+	copy = xstrdup(path);
+	for (p = copy + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(copy, 0755) == -1 && errno != EEXIST) {
+			xasprintf(cause, "mkdir %s: %s", copy, strerror(errno));
+			ret = -1;
+			break;
+		}
+		*p = '/';
+	}
+	free(copy);
+	return ret;
+}
+
+/*
+ * Take the instance lock: flock on DB.lock, opened close-on-exec so that
+ * jobs never inherit it (an inherited descriptor would keep the lock held
+ * by orphaned jobs after the daemon died).
+ */
+static int
+sqcrond_lock(struct sqcrond *d, char **cause)
+{
+	char	buf[32];
+	ssize_t	n;
+	int	fd;
+
+	xasprintf(&d->lock_path, "%s.lock", d->conf->db);
+	if (sqcrond_mkparents(d->lock_path, cause) == -1)
+		return -1;
+	fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		xasprintf(cause, "%s: %s", d->lock_path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, buf, sizeof buf - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			xasprintf(cause, "already running, pid %s (lock %s)",
+			    *buf != '\0' ? buf : "unknown", d->lock_path);
+		} else
+			xasprintf(cause, "flock %s: %s", d->lock_path,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	d->lock_fd = fd;
+	return 0;
+}
+
+/* Record our pid in the lock file, for "already running, pid N". */
+static void
+sqcrond_write_pid(struct sqcrond *d)
+{
+	char	buf[32];
+	int	n;
+
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) == -1 ||
+	    pwrite(d->lock_fd, buf, (size_t)n, 0) != n)
+		log_warn("%s: cannot record pid", d->lock_path);
+}
+
+/* Detach from the terminal: the parent returns only once the child runs. */
+static void
+sqcrond_detach(void)
+{
+	pid_t	pid;
+	int	fd;
+
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid != 0)
+		_exit(0);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* Tell systemd (or anything speaking its protocol) our state. */
+static void
+sqcrond_notify(const char *state)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	socklen_t		 len;
+	size_t			 plen;
+	int			 fd;
+
+	if (path == NULL || (*path != '/' && *path != '@'))
+		return;
+	plen = strlen(path);
+	if (plen >= sizeof sun.sun_path) {
+		log_warnx("NOTIFY_SOCKET too long");
+		return;
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, plen);
+	if (*path == '@')
+		sun.sun_path[0] = '\0';		/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("notify socket");
+		return;
+	}
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_warn("notify %s", path);
+	close(fd);
+}
+
+static void
+sqcrond_stop_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct sqcrond	*d = arg;
+
+	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" :
+	    "SIGTERM");
+	sqcrond_notify("STOPPING=1");
+	event_base_loopexit(d->base, NULL);
+}
+
+/* SIGHUP: read the configuration again; keep the old one if it is bad. */
+static void
+sqcrond_reload_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct sqcrond	*d = arg;
+	struct config	*conf;
+	char		*cause = NULL;
+
+	sqcrond_notify("RELOADING=1");
+	if ((conf = sqcrond_load_config(d, &cause)) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", cause);
+		free(cause);
+		sqcrond_notify("READY=1");
+		return;
+	}
+	if (strcmp(conf->db, d->conf->db) != 0)
+		log_warnx("reload: db changed to %s; it takes effect at "
+		    "restart", conf->db);
+	config_free(d->conf);
+	d->conf = conf;
+	sqcrond_setup_log(d);
+	log_info("configuration reloaded from %s", d->conf->file != NULL ?
+	    d->conf->file : "built-in defaults");
+	sqcrond_notify("READY=1");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sqcrond	 d;
+	char		*cause = NULL;
+	int		 ch, check = 0;
+
+	memset(&d, 0, sizeof d);
+	d.conf_path = SQCRON_CONF_PATH;
+	d.lock_fd = -1;
+
+	while ((ch = getopt(argc, argv, "c:fhtV")) != -1) {
+		switch (ch) {
+		case 'c':
+			d.conf_path = optarg;
+			d.conf_explicit = 1;
+			break;
+		case 'f':
+			d.foreground = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 't':
+			check++;
+			break;
+		case 'V':
+			printf("sqcrond %s\n", SQCRON_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "sqcrond: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	if ((d.conf = sqcrond_load_config(&d, &cause)) == NULL) {
+		fprintf(stderr, "sqcrond: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if ((d.tz = tz_load(d.conf->timezone, &cause)) == NULL) {
+		fprintf(stderr, "sqcrond: %s%stimezone: %s\n",
+		    d.conf->file != NULL ? d.conf->file : "",
+		    d.conf->file != NULL ? ": " : "", cause);
+		free(cause);
+		config_free(d.conf);
+		return 1;
+	}
+	if (check) {
+		if (check > 1)
+			config_dump(d.conf, stdout);
+		printf("sqcrond: configuration %s OK\n", d.conf->file != NULL ?
+		    d.conf->file : "(built-in defaults)");
+		tz_free(d.tz);
+		config_free(d.conf);
+		return 0;
+	}
+
+	sqcrond_setup_log(&d);
+	if (sqcrond_lock(&d, &cause) == -1)
+		fatalx("%s", cause);
+	if (!d.foreground)
+		sqcrond_detach();
+	sqcrond_write_pid(&d);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	d.ev_term = evsignal_new(d.base, SIGTERM, sqcrond_stop_cb, &d);
+	d.ev_int = evsignal_new(d.base, SIGINT, sqcrond_stop_cb, &d);
+	d.ev_hup = evsignal_new(d.base, SIGHUP, sqcrond_reload_cb, &d);
+	if (d.ev_term == NULL || d.ev_int == NULL || d.ev_hup == NULL ||
+	    evsignal_add(d.ev_term, NULL) == -1 ||
+	    evsignal_add(d.ev_int, NULL) == -1 ||
+	    evsignal_add(d.ev_hup, NULL) == -1)
+		fatalx("cannot install signal handlers");
+
+	log_info("sqcrond %s started, pid %ld, db %s, time zone %s",
+	    SQCRON_VERSION, (long)getpid(), d.conf->db, tz_name(d.tz));
+	sqcrond_notify("READY=1");
+
+	if (event_base_dispatch(d.base) == -1)
+		fatalx("event loop failed");
+
+	event_free(d.ev_hup);
+	event_free(d.ev_int);
+	event_free(d.ev_term);
+	event_base_free(d.base);
+	/* Leave DB.lock in place: removing it would race a new instance. */
+	close(d.lock_fd);
+	free(d.lock_path);
+	tz_free(d.tz);
+	log_info("stopped");
+	config_free(d.conf);
+	return 0;
+}
