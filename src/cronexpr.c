@@ -170,7 +170,7 @@ cronexpr_value(struct cronexpr_pstate *ps, const char **p, const char *elem,
 		*v = (int)n;
 		return 0;
 	}
-	while (isalpha((unsigned char)s[len]) && len < sizeof word - 1) {
+	while (len < sizeof word - 1 && isalpha((unsigned char)s[len])) {
 		word[len] = (char)tolower((unsigned char)s[len]);
 		len++;
 	}

@@ -76,7 +76,7 @@ enum {
 	{ "json", no_argument, NULL, OPT_JSON },		\
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },	\
 	{ "help", no_argument, NULL, 'h' }
-#define GLOBAL_SHORTOPTS "+s:h"
+#define GLOBAL_SHORTOPTS "s:h"
 
 static const struct command *
 command_find(const char *name)
@@ -331,7 +331,7 @@ main(int argc, char **argv)
 		g.socket = SQCRON_SOCKET_PATH;
 
 	/* Global options before the command; "+" stops at the command. */
-	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS "V", longopts,
+	while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORTOPTS "V", longopts,
 	    NULL)) != -1) {
 		if ((r = global_option(&g, ch)) == 1)
 			continue;

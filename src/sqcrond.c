@@ -26,6 +26,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,7 +261,7 @@ int
 main(int argc, char **argv)
 {
 	struct sqcrond	 d;
-	char		*cause = NULL;
+	char		*cause = NULL, *abs_path = NULL;
 	int		 ch, check = 0;
 
 	memset(&d, 0, sizeof d);
@@ -297,9 +298,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	/* Reloads happen after chdir("/"): keep an absolute path. */
+	if ((abs_path = realpath(d.conf_path, NULL)) != NULL)
+		d.conf_path = abs_path;
+
 	if ((d.conf = sqcrond_load_config(&d, &cause)) == NULL) {
 		fprintf(stderr, "sqcrond: %s\n", cause);
 		free(cause);
+		free(abs_path);
 		return 1;
 	}
 	if ((d.tz = tz_load(d.conf->timezone, &cause)) == NULL) {
@@ -308,6 +314,7 @@ main(int argc, char **argv)
 		    d.conf->file != NULL ? ": " : "", cause);
 		free(cause);
 		config_free(d.conf);
+		free(abs_path);
 		return 1;
 	}
 	if (check) {
@@ -317,6 +324,7 @@ main(int argc, char **argv)
 		    d.conf->file : "(built-in defaults)");
 		tz_free(d.tz);
 		config_free(d.conf);
+		free(abs_path);
 		return 0;
 	}
 
@@ -356,5 +364,6 @@ main(int argc, char **argv)
 	tz_free(d.tz);
 	log_info("stopped");
 	config_free(d.conf);
+	free(abs_path);
 	return 0;
 }

@@ -18,6 +18,10 @@ run "$SQCRON" next --tz UTC --after 2026-01-01T00:00:00Z 0 9 '*' '*' mon-fri
 is "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" 5 "default count is 5, unquoted words form the schedule"
 is "$(printf '%s\n' "$out" | head -1)" "2026-01-01T09:00:00+00:00" "first weekday 09:00"
 
+run "$SQCRON" next 0 9 '*' '*' 1-5 --tz Europe/Berlin -n 2 --after 2026-01-01T00:00:00Z
+is "$out" "2026-01-01T09:00:00+01:00
+2026-01-02T09:00:00+01:00" "options may follow the schedule, as in DESIGN.md (next EXPR --tz Z -n N)"
+
 run "$SQCRON" next --tz UTC --after 2026-01-01T00:00:00.999Z -n 1 '* * * * * *'
 is "$out" "2026-01-01T00:00:01+00:00" "fractional --after: next whole second strictly after"
 
