@@ -9,6 +9,9 @@
  * tz, protocol), never daemon internals.
  */
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "cronexpr.h"
+#include "duration.h"
 #include "protocol.h"
 #include "tz.h"
 #include "xmalloc.h"
@@ -50,6 +54,7 @@ struct command {
 };
 
 static int	cmd_next(struct globals *, int, char **);
+static int	cmd_ping(struct globals *, int, char **);
 static int	cmd_help(struct globals *, int, char **);
 static int	cmd_version(struct globals *, int, char **);
 
@@ -57,6 +62,7 @@ static const struct command commands[] = {
 	{ "next", cmd_next,
 	    "next [--tz ZONE] [--after TIME] [-n COUNT] [--json] EXPR",
 	    "print the next fire times of a schedule (offline)" },
+	{ "ping", cmd_ping, "ping", "check that sqcrond answers" },
 	{ "help", cmd_help, "help [COMMAND]", "show help" },
 	{ "version", cmd_version, "version", "print the version" },
 };
@@ -177,6 +183,223 @@ join_args(int argc, char **argv)
 		strncat(s, argv[i], len - strlen(s) - 1);
 	}
 	return s;
+}
+
+/*
+ * Talking to sqcrond: one connection per command, one request line, then
+ * event lines (streaming methods) until the result or error line.
+ */
+struct client {
+	int	 fd;
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/* Exit code for a protocol error code (DESIGN.md section 11). */
+static int
+client_exit_code(const char *code)
+{
+	if (strcmp(code, ERR_NOT_FOUND) == 0)
+		return EXIT_NOT_FOUND;
+	if (strcmp(code, ERR_PERMISSION_DENIED) == 0)
+		return EXIT_DENIED;
+	if (strcmp(code, ERR_UNAVAILABLE) == 0)
+		return EXIT_UNREACHABLE;
+	if (strcmp(code, ERR_INVALID_ARGUMENT) == 0 ||
+	    strcmp(code, ERR_INVALID_REQUEST) == 0 ||
+	    strcmp(code, ERR_UNKNOWN_METHOD) == 0 ||
+	    strcmp(code, ERR_TOO_LARGE) == 0)
+		return EXIT_USAGE;
+	return EXIT_FAILED;
+}
+
+static void
+client_connect(struct globals *g, struct client *cl)
+{
+	struct sockaddr_un	sun;
+
+	memset(cl, 0, sizeof *cl);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(g->socket) >= sizeof sun.sun_path)
+		errx(EXIT_UNREACHABLE, "socket path too long: %s", g->socket);
+	memcpy(sun.sun_path, g->socket, strlen(g->socket));
+	if ((cl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(EXIT_UNREACHABLE, "socket");
+	if (connect(cl->fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		err(EXIT_UNREACHABLE, "cannot reach sqcrond at %s", g->socket);
+}
+
+/* The next line from the daemon, parsed; exits 3 if it goes away. */
+static json_t *
+client_read(struct client *cl)
+{
+	json_error_t	 jerr;
+	json_t		*msg;
+	char		*nl;
+	ssize_t		 n;
+	size_t		 linelen;
+
+	for (;;) {
+		if (cl->len > 0 &&
+		    (nl = memchr(cl->buf, '\n', cl->len)) != NULL) {
+			linelen = (size_t)(nl - cl->buf);
+			msg = json_loadb(cl->buf, linelen, 0, &jerr);
+			memmove(cl->buf, nl + 1, cl->len - linelen - 1);
+			cl->len -= linelen + 1;
+			if (msg == NULL)
+				errx(EXIT_FAILED, "bad reply from sqcrond: %s",
+				    jerr.text);
+			return msg;
+		}
+		if (cl->cap - cl->len < 65536) {
+			cl->cap = cl->cap == 0 ? 65536 : cl->cap * 2;
+			cl->buf = xreallocarray(cl->buf, cl->cap, 1);
+		}
+		n = read(cl->fd, cl->buf + cl->len, cl->cap - cl->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			errx(EXIT_UNREACHABLE, "sqcrond closed the connection");
+		cl->len += (size_t)n;
+	}
+}
+
+/*
+ * Call a method.  Returns EXIT_OK with *result set (caller decrefs), or
+ * prints the daemon's error and returns its exit code.  Events of
+ * streaming methods go to on_event when given.
+ */
+static int
+client_call(struct globals *g, const char *method, json_t *params,
+    json_t **result, void (*on_event)(json_t *, void *), void *arg)
+{
+	struct client	 cl;
+	json_t		*req, *msg, *e;
+	const char	*code, *message;
+	char		*text;
+	size_t		 len, off;
+	ssize_t		 w;
+	int		 ret;
+
+	*result = NULL;
+	client_connect(g, &cl);
+	req = json_pack("{s:i,s:s,s:o}", "id", 1, "method", method, "params",
+	    params != NULL ? params : json_object());
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL)
+		errx(EXIT_FAILED, "cannot encode the request");
+	len = strlen(text);
+	text[len++] = '\n';	/* json_dumps left room: replace the NUL */
+	for (off = 0; off < len; off += (size_t)w) {
+		if ((w = write(cl.fd, text + off, len - off)) <= 0)
+			err(EXIT_UNREACHABLE, "write to sqcrond");
+	}
+	free(text);
+	for (;;) {
+		msg = client_read(&cl);
+		if ((e = json_object_get(msg, "event")) != NULL) {
+			if (on_event != NULL)
+				on_event(e, arg);
+			json_decref(msg);
+			continue;
+		}
+		if ((e = json_object_get(msg, "result")) != NULL) {
+			*result = json_incref(e);
+			ret = EXIT_OK;
+		} else if ((e = json_object_get(msg, "error")) != NULL) {
+			code = json_string_value(json_object_get(e, "code"));
+			message = json_string_value(json_object_get(e,
+			    "message"));
+			if (code == NULL)
+				code = ERR_INTERNAL;
+			fprintf(stderr, "sqcron: %s\n", message != NULL ?
+			    message : code);
+			ret = client_exit_code(code);
+		} else
+			errx(EXIT_FAILED, "bad reply from sqcrond");
+		json_decref(msg);
+		break;
+	}
+	close(cl.fd);
+	free(cl.buf);
+	return ret;
+}
+
+/* Print a result as one line of JSON (--json). */
+static int
+print_json(json_t *result)
+{
+	if (json_dumpf(result, stdout, JSON_COMPACT) == -1)
+		errx(EXIT_FAILED, "cannot write JSON");
+	putchar('\n');
+	if (fflush(stdout) == EOF)
+		err(EXIT_FAILED, "stdout");
+	return EXIT_OK;
+}
+
+/*
+ * Parse a command's options when it has only the global ones.  Returns
+ * -1 to go on, or the exit code to return.
+ */
+static int
+parse_plain(struct globals *g, const struct command *c, int argc,
+    char **argv)
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch, r;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		usage_command(c, stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int
+cmd_ping(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("ping");
+	json_t			*res;
+	char			 up[DURATION_BUFLEN];
+	int			 ret;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind != argc)
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((ret = client_call(g, "ping", NULL, &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else {
+		/* Whole seconds read better than "3m12s450ms". */
+		duration_format(json_integer_value(json_object_get(res,
+		    "uptime_ms")) / 1000 * 1000, up, sizeof up);
+		printf("sqcrond %s is up: pid %lld, up %s, protocol %lld, "
+		    "time zone %s\n",
+		    json_string_value(json_object_get(res, "version")),
+		    (long long)json_integer_value(json_object_get(res, "pid")),
+		    up,
+		    (long long)json_integer_value(json_object_get(res,
+		    "protocol")),
+		    json_string_value(json_object_get(res, "timezone")));
+	}
+	json_decref(res);
+	return ret;
 }
 
 static int

@@ -9,7 +9,8 @@
  *	   exits with "already running, pid N")
  *	4. detaching (without -f), the pid in the lock file
  *	5. the event loop with SIGTERM/SIGINT (stop), SIGHUP (reload)
- *	6. READY=1 to $NOTIFY_SOCKET when set
+ *	6. the control socket (a stale one is removed)
+ *	7. READY=1 to $NOTIFY_SOCKET when set
  *
  * The store, scheduler, runner and control socket plug into the loop in
  * this order as they arrive; nothing here knows their internals.
@@ -30,9 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "tz.h"
 #include "xmalloc.h"
@@ -53,6 +57,8 @@ struct sqcrond {
 	int			 lock_fd;
 	char			*lock_path;
 	struct event_base	*base;
+	struct api		 api;
+	struct control		*control;
 	struct event		*ev_term;
 	struct event		*ev_int;
 	struct event		*ev_hup;
@@ -186,6 +192,26 @@ sqcrond_detach(void)
 	}
 }
 
+/* Bind the control socket, creating its directory. */
+static int
+sqcrond_start_control(struct sqcrond *d, char **cause)
+{
+	struct control_options		 o;
+	const struct control_method	*methods;
+	size_t				 n;
+
+	if (sqcrond_mkparents(d->conf->socket, cause) == -1)
+		return -1;
+	memset(&o, 0, sizeof o);
+	o.path = d->conf->socket;
+	o.mode = d->conf->socket_mode;
+	o.group = d->conf->socket_group;
+	o.admin_group = d->conf->admin_group;
+	methods = api_methods(&n);
+	d->control = control_new(d->base, &o, methods, n, &d->api, cause);
+	return d->control != NULL ? 0 : -1;
+}
+
 /* Tell systemd (or anything speaking its protocol) our state. */
 static void
 sqcrond_notify(const char *state)
@@ -251,6 +277,7 @@ sqcrond_reload_cb(evutil_socket_t sig, short events, void *arg)
 		    "restart", conf->db);
 	config_free(d->conf);
 	d->conf = conf;
+	d->api.conf = conf;
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -347,6 +374,12 @@ main(int argc, char **argv)
 	    evsignal_add(d.ev_hup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 
+	d.api.conf = d.conf;
+	d.api.started_at = (int64_t)time(NULL) * 1000;
+	d.api.zone = tz_name(d.tz);
+	if (sqcrond_start_control(&d, &cause) == -1)
+		fatalx("%s", cause);
+
 	log_info("sqcrond %s started, pid %ld, db %s, time zone %s",
 	    SQCRON_VERSION, (long)getpid(), d.conf->db, tz_name(d.tz));
 	sqcrond_notify("READY=1");
@@ -354,6 +387,7 @@ main(int argc, char **argv)
 	if (event_base_dispatch(d.base) == -1)
 		fatalx("event loop failed");
 
+	control_free(d.control);
 	event_free(d.ev_hup);
 	event_free(d.ev_int);
 	event_free(d.ev_term);

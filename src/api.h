@@ -1,0 +1,23 @@
+/*
+ * api.h: one handler per protocol method (DESIGN.md section 8).
+ */
+#ifndef SQCRON_API_H
+#define SQCRON_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct control_method;
+
+/* What the handlers work on; owned by sqcrond.c. */
+struct api {
+	const struct config	*conf;
+	int64_t			 started_at;	/* ms */
+	const char		*zone;		/* the daemon's time zone */
+};
+
+/* The method table for control_new, with struct api as its argument. */
+const struct control_method	*api_methods(size_t *);
+
+#endif
