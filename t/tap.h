@@ -47,12 +47,17 @@ tap_plan(int n)
 static void
 tap_vresult(int pass, const char *fmt, va_list ap)
 {
+	char	desc[1024], *p;
+
 	tap_run++;
 	if (!pass)
 		tap_failed++;
-	printf("%sok %d - ", pass ? "" : "not ", tap_run);
-	vprintf(fmt, ap);
-	putchar('\n');
+	vsnprintf(desc, sizeof desc, fmt, ap);
+	/* A newline would end the TAP line: keep descriptions on one. */
+	for (p = desc; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	printf("%sok %d - %s\n", pass ? "" : "not ", tap_run, desc);
 	fflush(stdout);
 }
 
