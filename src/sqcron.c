@@ -9,6 +9,7 @@
  * tz, protocol), never daemon internals.
  */
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -26,6 +27,7 @@
 
 #include "cronexpr.h"
 #include "duration.h"
+#include "jobspec.h"
 #include "protocol.h"
 #include "tz.h"
 #include "xmalloc.h"
@@ -55,6 +57,17 @@ struct command {
 
 static int	cmd_next(struct globals *, int, char **);
 static int	cmd_ping(struct globals *, int, char **);
+static int	cmd_jobs(struct globals *, int, char **);
+static int	cmd_job(struct globals *, int, char **);
+static int	cmd_add(struct globals *, int, char **);
+static int	cmd_edit(struct globals *, int, char **);
+static int	cmd_rm(struct globals *, int, char **);
+static int	cmd_pause(struct globals *, int, char **);
+static int	cmd_resume(struct globals *, int, char **);
+static int	cmd_run(struct globals *, int, char **);
+static int	cmd_runs(struct globals *, int, char **);
+static int	cmd_show(struct globals *, int, char **);
+static int	cmd_logs(struct globals *, int, char **);
 static int	cmd_help(struct globals *, int, char **);
 static int	cmd_version(struct globals *, int, char **);
 
@@ -62,6 +75,23 @@ static const struct command commands[] = {
 	{ "next", cmd_next,
 	    "next [--tz ZONE] [--after TIME] [-n COUNT] [--json] EXPR",
 	    "print the next fire times of a schedule (offline)" },
+	{ "jobs", cmd_jobs, "jobs",
+	    "list jobs: schedule, next fire, last run, last success" },
+	{ "job", cmd_job, "job show NAME", "show one job in full" },
+	{ "add", cmd_add, "add NAME --schedule S --command C [OPTIONS]",
+	    "add a job (sqcron add --help lists every option)" },
+	{ "edit", cmd_edit, "edit NAME [OPTIONS] [--unset-env NAME]",
+	    "change a job's options" },
+	{ "rm", cmd_rm, "rm NAME", "remove a job (its history stays)" },
+	{ "pause", cmd_pause, "pause NAME [--until TIME]",
+	    "stop scheduling a job" },
+	{ "resume", cmd_resume, "resume NAME", "schedule a paused job again" },
+	{ "run", cmd_run, "run NAME [--wait]",
+	    "run a job now; --wait exits with its outcome" },
+	{ "runs", cmd_runs, "runs [--job NAME] [--state S,...] [--since T] "
+	    "[--until T] [--open] [--limit N]", "list runs, newest first" },
+	{ "show", cmd_show, "show RUN", "show one run in full" },
+	{ "logs", cmd_logs, "logs RUN", "print a run's output" },
 	{ "ping", cmd_ping, "ping", "check that sqcrond answers" },
 	{ "help", cmd_help, "help [COMMAND]", "show help" },
 	{ "version", cmd_version, "version", "print the version" },
@@ -397,6 +427,722 @@ cmd_ping(struct globals *g, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(res,
 		    "protocol")),
 		    json_string_value(json_object_get(res, "timezone")));
+	}
+	json_decref(res);
+	return ret;
+}
+
+/* Milliseconds of an RFC 3339 string in a result, or -1 for null. */
+static int64_t
+json_time(json_t *o, const char *key)
+{
+	const char	*s = json_string_value(json_object_get(o, key));
+	const char	*errstr;
+	int64_t		 ms;
+
+	if (s == NULL || tz_parse_time(s, 0, &ms, &errstr) != 0)
+		return -1;
+	return ms;
+}
+
+/* "3m ago", "in 4h", "now", or "-" for none. */
+static void
+fmt_relative(int64_t at, int64_t now, char *buf, size_t len)
+{
+	int64_t		 d = at > now ? at - now : now - at;
+	const char	*unit = "s";
+
+	if (at < 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	d /= 1000;
+	if (d < 1) {
+		snprintf(buf, len, "now");
+		return;
+	}
+	if (d >= 86400 * 2) {
+		d /= 86400;
+		unit = "d";
+	} else if (d >= 3600) {
+		d /= 3600;
+		unit = "h";
+	} else if (d >= 60) {
+		d /= 60;
+		unit = "m";
+	}
+	snprintf(buf, len, at > now ? "in %lld%s" : "%lld%s ago",
+	    (long long)d, unit);
+}
+
+/* Local wall time of an instant: "2026-11-24 09:00:00". */
+static void
+fmt_local(int64_t at, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(at / 1000);
+
+	if (at < 0 || localtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static int
+terminal_width(void)
+{
+	struct winsize	ws;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col > 40)
+		return ws.ws_col;
+	return 120;
+}
+
+/* One positional NAME and only global options. */
+static int
+parse_name(struct globals *g, const struct command *c, int argc, char **argv,
+    const char **name)
+{
+	int	ret;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind >= argc)
+		return usage_error(c, "missing job name");
+	if (optind + 1 < argc)
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind + 1]);
+	*name = argv[optind];
+	return -1;
+}
+
+static int
+cmd_jobs(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("jobs");
+	json_t			*res, *job, *last;
+	size_t			 i;
+	int64_t			 now = now_ms();
+	char			 next[32], lastat[32], succ[32], state[24];
+	int			 ret, w, namew = 4, schedw = 8;
+	const char		*name, *sched;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind != argc)
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((ret = client_call(g, "job.list", NULL, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	if (g->json) {
+		ret = print_json(res);
+		json_decref(res);
+		return ret;
+	}
+	json_array_foreach(json_object_get(res, "jobs"), i, job) {
+		name = json_string_value(json_object_get(job, "name"));
+		sched = json_string_value(json_object_get(job, "schedule"));
+		if (name != NULL && (int)strlen(name) > namew)
+			namew = (int)strlen(name);
+		if (sched != NULL && (int)strlen(sched) > schedw)
+			schedw = (int)strlen(sched);
+	}
+	/* Fit the terminal: the time columns take 60, names and schedules share the rest. */
+	w = terminal_width() - 62;
+	if (namew + schedw > w) {
+		if (namew > w / 2)
+			namew = w / 2 > 8 ? w / 2 : 8;
+		schedw = w - namew > 8 ? w - namew : 8;
+	}
+	printf("%-*s  %-*s  %-10s  %-12s  %-12s  %s\n", namew, "NAME", schedw,
+	    "SCHEDULE", "NEXT", "LAST", "STATE", "LAST SUCCESS");
+	json_array_foreach(json_object_get(res, "jobs"), i, job) {
+		last = json_object_get(job, "last_run");
+		fmt_relative(json_time(job, "next_at"), now, next, sizeof next);
+		if (json_is_true(json_object_get(job, "paused")))
+			snprintf(next, sizeof next, "paused");
+		fmt_relative(json_is_object(last) ? json_time(last,
+		    "scheduled_at") : -1, now, lastat, sizeof lastat);
+		snprintf(state, sizeof state, "%s", json_is_object(last) ?
+		    json_string_value(json_object_get(last, "state")) : "-");
+		fmt_relative(json_time(job, "last_success_at"), now, succ,
+		    sizeof succ);
+		printf("%-*.*s  %-*.*s  %-10s  %-12s  %-12s  %s\n", namew,
+		    namew, json_string_value(json_object_get(job, "name")),
+		    schedw, schedw,
+		    json_string_value(json_object_get(job, "schedule")), next,
+		    lastat, state, succ);
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+/* Print one object's fields as "key: value" lines, in order. */
+static void
+print_fields(json_t *o, int indent)
+{
+	const char	*key;
+	json_t		*v;
+	char		*text;
+
+	json_object_foreach(o, key, v) {
+		if (json_is_null(v))
+			continue;
+		if (json_is_object(v) && json_object_size(v) > 0) {
+			printf("%*s%s:\n", indent, "", key);
+			print_fields(v, indent + 2);
+			continue;
+		}
+		if (json_is_string(v))
+			printf("%*s%-20s %s\n", indent, "", key,
+			    json_string_value(v));
+		else {
+			text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			printf("%*s%-20s %s\n", indent, "", key,
+			    text != NULL ? text : "?");
+			free(text);
+		}
+	}
+}
+
+static int
+cmd_job(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("job");
+	const char		*name;
+	json_t			*res;
+	int			 ret;
+
+	/* "job show NAME": skip the verb. */
+	if (argc < 2 || (strcmp(argv[1], "show") != 0 &&
+	    strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0))
+		return usage_error(c, "expected \"job show NAME\"");
+	if (strcmp(argv[1], "show") == 0) {
+		argc--;
+		argv++;
+	}
+	if ((ret = parse_name(g, c, argc, argv, &name)) != -1)
+		return ret;
+	if ((ret = client_call(g, "job.get", json_pack("{s:s}", "name", name),
+	    &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else
+		print_fields(json_object_get(res, "job"), 0);
+	json_decref(res);
+	return ret;
+}
+
+/*
+ * add and edit: a long option for every job option (--kill-grace for
+ * kill_grace), built from jobspec's table, plus --env (repeatable) and,
+ * for edit, --unset-env.
+ */
+#define OPT_JOBSPEC	1000
+#define OPT_ENV		900
+#define OPT_UNSET_ENV	901
+
+static struct option *
+job_longopts(int edit, char ***names)
+{
+	static const struct option globals[] = { GLOBAL_LONGOPTS };
+	struct option	*o;
+	const char	*key;
+	size_t		 n = 0, i, k = 0;
+	char		*p;
+
+	while (jobspec_key(n, NULL) != NULL)
+		n++;
+	o = xcalloc(n + 8, sizeof *o);
+	*names = xcalloc(n + 1, sizeof **names);
+	for (i = 0; (key = jobspec_key(i, NULL)) != NULL; i++) {
+		if (strcmp(key, "env") == 0 || strcmp(key, "name") == 0)
+			continue;
+		(*names)[i] = xstrdup(key);
+		for (p = (*names)[i]; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
+		o[k].name = (*names)[i];
+		o[k].has_arg = required_argument;
+		o[k].val = OPT_JOBSPEC + (int)i;
+		k++;
+	}
+	o[k++] = (struct option){ "env", required_argument, NULL, OPT_ENV };
+	if (edit)
+		o[k++] = (struct option){ "unset-env", required_argument, NULL,
+		    OPT_UNSET_ENV };
+	for (i = 0; i < sizeof globals / sizeof globals[0]; i++)
+		o[k++] = globals[i];
+	return o;
+}
+
+static void
+job_longopts_free(struct option *o, char **names)
+{
+	size_t	i;
+
+	for (i = 0; jobspec_key(i, NULL) != NULL; i++)
+		free(names[i]);
+	free(names);
+	free(o);
+}
+
+static void
+usage_job_options(const struct command *c, FILE *f, int edit)
+{
+	const char	*key;
+	size_t		 i;
+	int		 col = 2;
+	char		 flag[64], *p;
+
+	usage_command(c, f);
+	fprintf(f, "options (see sqcron(1); values as in \"10m\", \"256M\"; "
+	    "an empty value unsets one on edit):\n ");
+	for (i = 0; (key = jobspec_key(i, NULL)) != NULL; i++) {
+		if (strcmp(key, "name") == 0)
+			continue;
+		snprintf(flag, sizeof flag, " --%s", key);
+		for (p = flag; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
+		if (strcmp(key, "env") == 0)
+			snprintf(flag, sizeof flag, " --env NAME=VALUE");
+		if (col + (int)strlen(flag) > 78) {
+			fprintf(f, "\n ");
+			col = 2;
+		}
+		fputs(flag, f);
+		col += (int)strlen(flag);
+	}
+	if (edit)
+		fprintf(f, " --unset-env NAME");
+	fprintf(f, "\nStored now, acted on in later releases: retries, backoff, "
+	    "backoff-max,\n  no-retry-exit, overlap (queue, replace), catchup, "
+	    "starting-deadline,\n  jitter, keep-runs, keep-days, pause-after, "
+	    "stale-after, notify, notify-on,\n  ping-url, mailto.\n");
+}
+
+static int
+job_change(struct globals *g, int argc, char **argv, int edit)
+{
+	const struct command	*c = command_find(edit ? "edit" : "add");
+	struct option		*longopts;
+	char			**names;
+	const char		*key;
+	json_t			*params, *env = json_array(), *unset = json_array();
+	json_t			*res;
+	int			 ch, r, ret = -1;
+
+	longopts = job_longopts(edit, &names);
+	params = json_object();
+	while (ret == -1 && (ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (r == -1) {
+			usage_job_options(c, stdout, edit);
+			ret = EXIT_OK;
+		} else if (ch == OPT_ENV)
+			json_array_append_new(env, json_string(optarg));
+		else if (ch == OPT_UNSET_ENV)
+			json_array_append_new(unset, json_string(optarg));
+		else if (ch >= OPT_JOBSPEC &&
+		    (key = jobspec_key((size_t)(ch - OPT_JOBSPEC), NULL)) != NULL)
+			json_object_set_new(params, key, json_string(optarg));
+		else {
+			usage_job_options(c, stderr, edit);
+			ret = EXIT_USAGE;
+		}
+	}
+	job_longopts_free(longopts, names);
+	if (ret == -1) {
+		if (optind >= argc)
+			ret = usage_error(c, "missing job name");
+		else if (optind + 1 < argc)
+			ret = usage_error(c, "unexpected argument \"%s\" (quote "
+			    "the schedule and command)", argv[optind + 1]);
+		else if (!edit && json_object_get(params, "schedule") == NULL)
+			ret = usage_error(c, "--schedule is required");
+		else if (!edit && json_object_get(params, "command") == NULL)
+			ret = usage_error(c, "--command is required");
+		else if (edit && json_object_size(params) == 0 &&
+		    json_array_size(env) == 0 && json_array_size(unset) == 0)
+			ret = usage_error(c, "nothing to change");
+	}
+	if (ret != -1) {
+		json_decref(params);
+		json_decref(env);
+		json_decref(unset);
+		return ret;
+	}
+	json_object_set_new(params, "name", json_string(argv[optind]));
+	if (json_array_size(env) > 0)
+		json_object_set(params, "env", env);
+	if (json_array_size(unset) > 0)
+		json_object_set(params, "unset_env", unset);
+	json_decref(env);
+	json_decref(unset);
+	if ((ret = client_call(g, edit ? "job.update" : "job.add", params, &res,
+	    NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else {
+		json_t	*job = json_object_get(res, "job");
+		char	 when[32], rel[32];
+
+		fmt_local(json_time(job, "next_at"), when, sizeof when);
+		fmt_relative(json_time(job, "next_at"), now_ms(), rel,
+		    sizeof rel);
+		printf("%s job %s, version %lld; next run %s (%s)\n",
+		    edit ? "changed" : "added",
+		    json_string_value(json_object_get(job, "name")),
+		    (long long)json_integer_value(json_object_get(job,
+		    "version")), when, rel);
+	}
+	json_decref(res);
+	return ret;
+}
+
+static int
+cmd_add(struct globals *g, int argc, char **argv)
+{
+	return job_change(g, argc, argv, 0);
+}
+
+static int
+cmd_edit(struct globals *g, int argc, char **argv)
+{
+	return job_change(g, argc, argv, 1);
+}
+
+/* rm, resume: NAME in, a short confirmation out. */
+static int
+job_simple(struct globals *g, int argc, char **argv, const char *cmd,
+    const char *method, const char *done)
+{
+	const struct command	*c = command_find(cmd);
+	const char		*name;
+	json_t			*res;
+	int			 ret;
+
+	if ((ret = parse_name(g, c, argc, argv, &name)) != -1)
+		return ret;
+	if ((ret = client_call(g, method, json_pack("{s:s}", "name", name),
+	    &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else
+		printf("%s %s\n", done, name);
+	json_decref(res);
+	return ret;
+}
+
+static int
+cmd_rm(struct globals *g, int argc, char **argv)
+{
+	return job_simple(g, argc, argv, "rm", "job.remove", "removed job");
+}
+
+static int
+cmd_resume(struct globals *g, int argc, char **argv)
+{
+	return job_simple(g, argc, argv, "resume", "job.resume",
+	    "resumed job");
+}
+
+static int
+cmd_pause(struct globals *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "until", required_argument, NULL, OPT_AFTER },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("pause");
+	const char		*until = NULL, *errstr;
+	json_t			*params, *res;
+	int64_t			 ms;
+	char			 buf[TZ_RFC3339_LEN];
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		if (ch != OPT_AFTER) {
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+		until = optarg;
+	}
+	if (optind + 1 != argc)
+		return usage_error(c, optind >= argc ? "missing job name" :
+		    "too many arguments");
+	params = json_pack("{s:s}", "name", argv[optind]);
+	if (until != NULL) {
+		/* "--until 2h" means two hours from now, not ago. */
+		if (tz_parse_time(until, now_ms(), &ms, &errstr) != 0) {
+			json_decref(params);
+			return usage_error(c, "--until \"%s\": %s", until,
+			    errstr);
+		}
+		if (until[0] != '@' && strchr(until, '-') == NULL)
+			ms = 2 * now_ms() - ms;
+		tz_format_utc_ms(ms, buf, sizeof buf);
+		json_object_set_new(params, "until", json_string(buf));
+	}
+	if ((ret = client_call(g, "job.pause", params, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else if (until != NULL) {
+		fmt_local(ms, buf, sizeof buf);
+		printf("paused job %s until %s\n", argv[optind], buf);
+	} else
+		printf("paused job %s\n", argv[optind]);
+	json_decref(res);
+	return ret;
+}
+
+/* One line about a run: id, job, state, when, reason. */
+static void
+print_run_line(json_t *run, int64_t now)
+{
+	const char	*reason = json_string_value(json_object_get(run,
+			    "reason"));
+	char		 when[32], dur[DURATION_BUFLEN];
+	json_t		*d = json_object_get(run, "duration_ms");
+
+	fmt_relative(json_time(run, "scheduled_at"), now, when, sizeof when);
+	if (json_is_integer(d))
+		duration_format(json_integer_value(d), dur, sizeof dur);
+	else
+		snprintf(dur, sizeof dur, "-");
+	printf("%-8lld %-20.20s %-11s %-9s %-10s %-8s %s\n",
+	    (long long)json_integer_value(json_object_get(run, "id")),
+	    json_string_value(json_object_get(run, "job")),
+	    json_string_value(json_object_get(run, "state")),
+	    json_string_value(json_object_get(run, "trigger")), when, dur,
+	    reason != NULL ? reason : "");
+}
+
+static int
+cmd_run(struct globals *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "wait", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("run");
+	json_t			*res, *run;
+	const char		*state;
+	int			 ch, r, ret, wait = 0;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS "w", longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		if (ch != 'w') {
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+		wait = 1;
+	}
+	if (optind + 1 != argc)
+		return usage_error(c, optind >= argc ? "missing job name" :
+		    "too many arguments");
+	if ((ret = client_call(g, "job.trigger", json_pack("{s:s,s:b}", "name",
+	    argv[optind], "wait", wait), &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	run = json_object_get(res, "run");
+	state = json_string_value(json_object_get(run, "state"));
+	if (g->json)
+		print_json(res);
+	else if (wait)
+		print_run_line(run, now_ms());
+	else
+		printf("started run %lld of %s\n",
+		    (long long)json_integer_value(json_object_get(run, "id")),
+		    argv[optind]);
+	ret = EXIT_OK;
+	if (wait && (state == NULL || strcmp(state, "succeeded") != 0))
+		ret = EXIT_FAILED;
+	json_decref(res);
+	return ret;
+}
+
+static int
+cmd_runs(struct globals *g, int argc, char **argv)
+{
+	enum { O_JOB = 300, O_STATE, O_SINCE, O_UNTIL, O_OPEN, O_LIMIT };
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "job", required_argument, NULL, O_JOB },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "until", required_argument, NULL, O_UNTIL },
+		{ "open", no_argument, NULL, O_OPEN },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("runs");
+	json_t			*params = json_object(), *res, *run, *states;
+	const char		*errstr;
+	char			 buf[TZ_RFC3339_LEN], *end, *copy, *p, *save;
+	int64_t			 ms;
+	long			 limit;
+	size_t			 i;
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		switch (ch) {
+		case O_JOB:
+			json_object_set_new(params, "job", json_string(optarg));
+			break;
+		case O_STATE:
+			states = json_array();
+			copy = xstrdup(optarg);
+			for (p = strtok_r(copy, ",", &save); p != NULL;
+			    p = strtok_r(NULL, ",", &save))
+				json_array_append_new(states, json_string(p));
+			free(copy);
+			json_object_set_new(params, "state", states);
+			break;
+		case O_SINCE:
+		case O_UNTIL:
+			if (tz_parse_time(optarg, now_ms(), &ms, &errstr) != 0) {
+				json_decref(params);
+				return usage_error(c, "--%s \"%s\": %s",
+				    ch == O_SINCE ? "since" : "until", optarg,
+				    errstr);
+			}
+			tz_format_utc_ms(ms, buf, sizeof buf);
+			json_object_set_new(params, ch == O_SINCE ? "since" :
+			    "until", json_string(buf));
+			break;
+		case O_OPEN:
+			json_object_set_new(params, "open", json_true());
+			break;
+		case O_LIMIT:
+			limit = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || limit < 1 ||
+			    limit > 100000) {
+				json_decref(params);
+				return usage_error(c, "--limit: \"%s\" is not "
+				    "a count from 1 to 100000", optarg);
+			}
+			json_object_set_new(params, "limit",
+			    json_integer(limit));
+			break;
+		default:
+			json_decref(params);
+			if (r == -1) {
+				usage_command(c, stdout);
+				return EXIT_OK;
+			}
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		json_decref(params);
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	}
+	if ((ret = client_call(g, "run.list", params, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else {
+		printf("%-8s %-20s %-11s %-9s %-10s %-8s %s\n", "RUN", "JOB",
+		    "STATE", "TRIGGER", "SCHEDULED", "TOOK", "REASON");
+		json_array_foreach(json_object_get(res, "runs"), i, run)
+			print_run_line(run, now_ms());
+	}
+	json_decref(res);
+	return ret;
+}
+
+/* A run id argument. */
+static int
+parse_run_id(struct globals *g, const struct command *c, int argc,
+    char **argv, json_int_t *id)
+{
+	char	*end;
+	int	 ret;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind + 1 != argc)
+		return usage_error(c, optind >= argc ? "missing run id" :
+		    "too many arguments");
+	*id = strtoll(argv[optind], &end, 10);
+	if (*end != '\0' || end == argv[optind] || *id < 1)
+		return usage_error(c, "\"%s\" is not a run id", argv[optind]);
+	return -1;
+}
+
+static int
+cmd_show(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("show");
+	json_int_t		 id;
+	json_t			*res;
+	int			 ret;
+
+	if ((ret = parse_run_id(g, c, argc, argv, &id)) != -1)
+		return ret;
+	if ((ret = client_call(g, "run.get", json_pack("{s:I}", "id", id),
+	    &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else
+		print_fields(json_object_get(res, "run"), 0);
+	json_decref(res);
+	return ret;
+}
+
+static int
+cmd_logs(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("logs");
+	json_int_t		 id;
+	json_t			*res, *out;
+	int			 ret;
+
+	if ((ret = parse_run_id(g, c, argc, argv, &id)) != -1)
+		return ret;
+	if ((ret = client_call(g, "run.output", json_pack("{s:I}", "id", id),
+	    &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else if ((out = json_object_get(res, "output")) != NULL) {
+		fwrite(json_string_value(out), 1, json_string_length(out),
+		    stdout);
+		if (fflush(stdout) == EOF)
+			err(EXIT_FAILED, "stdout");
 	}
 	json_decref(res);
 	return ret;
