@@ -11,10 +11,11 @@
 -- INTEGER bytes.  A job option left unset is NULL, so that a change of
 -- the daemon's default reaches every job that did not choose.  Enums are
 -- stored as their wire names (job.c), checked here, so the database reads
--- the same in sqlite3 as on the wire.
+-- the same in sqlite3 as on the wire.  Checks that span lines are named
+-- (valid_*), so that a refusal names the rule, not its text.
 
 -- 'SQCR': lets store.c tell its own database from someone else's.
-PRAGMA application_id = 1397834322;
+PRAGMA application_id = 1397834578;
 
 -- Small facts about the daemon itself: boot_id of the last @reboot pass,
 -- the start time, and whatever else is one value.
@@ -36,7 +37,7 @@ CREATE TABLE meta (
 -- readable in sqlite3.
 CREATE TABLE jobs (
 	id		INTEGER PRIMARY KEY,
-	name		TEXT NOT NULL
+	name		TEXT NOT NULL CONSTRAINT valid_name
 			CHECK (length(name) BETWEEN 1 AND 128 AND
 			    name NOT GLOB '*[^A-Za-z0-9._-]*'),
 	source		TEXT NOT NULL CHECK (source <> ''),	-- 'api' or a path
@@ -66,13 +67,14 @@ CREATE TABLE jobs (
 	rlimit_as	INTEGER CHECK (rlimit_as >= 0),
 	kill_grace_ms	INTEGER CHECK (kill_grace_ms >= 0),
 	kill_orphans	INTEGER CHECK (kill_orphans IN (0, 1)),
-	overlap		TEXT CHECK (overlap IN ('skip', 'queue', 'replace',
-			    'allow')),
+	overlap		TEXT CONSTRAINT valid_overlap
+			CHECK (overlap IN ('skip', 'queue', 'replace', 'allow')),
 	retries		INTEGER CHECK (retries >= 0),
 	backoff_ms	INTEGER CHECK (backoff_ms >= 0),
 	backoff_max_ms	INTEGER CHECK (backoff_max_ms >= 0),
 	no_retry_exit	TEXT,
-	catchup		TEXT CHECK (catchup IN ('skip', 'latest', 'all')),
+	catchup		TEXT CONSTRAINT valid_catchup
+			CHECK (catchup IN ('skip', 'latest', 'all')),
 	starting_deadline_ms INTEGER CHECK (starting_deadline_ms >= 0),
 	jitter_ms	INTEGER CHECK (jitter_ms >= 0),
 	output_max	INTEGER CHECK (output_max >= 0),
@@ -152,14 +154,15 @@ CREATE TABLE runs (
 	job_id		INTEGER NOT NULL REFERENCES jobs (id),
 	job_version	INTEGER NOT NULL,
 	scheduled_at	INTEGER NOT NULL,
-	trigger		TEXT NOT NULL CHECK (trigger IN ('schedule', 'retry',
-			    'manual', 'replay', 'catchup', 'reboot')),
+	trigger		TEXT NOT NULL CONSTRAINT valid_trigger
+			CHECK (trigger IN ('schedule', 'retry', 'manual',
+			    'replay', 'catchup', 'reboot')),
 	attempt		INTEGER NOT NULL CHECK (attempt >= 1),
 	replay_of	INTEGER REFERENCES runs (id) ON DELETE SET NULL,
-	state		TEXT NOT NULL CHECK (state IN ('queued', 'running',
-			    'succeeded', 'failed', 'timeout', 'oom', 'crashed',
-			    'killed', 'lost', 'spawn_error', 'skipped',
-			    'missed')),
+	state		TEXT NOT NULL CONSTRAINT valid_state
+			CHECK (state IN ('queued', 'running', 'succeeded',
+			    'failed', 'timeout', 'oom', 'crashed', 'killed',
+			    'lost', 'spawn_error', 'skipped', 'missed')),
 	exit_code	INTEGER,
 	signal		INTEGER CHECK (signal > 0),
 	core_dumped	INTEGER NOT NULL DEFAULT 0 CHECK (core_dumped IN (0, 1)),
@@ -174,8 +177,9 @@ CREATE TABLE runs (
 	user_cpu_ms	INTEGER CHECK (user_cpu_ms >= 0),
 	sys_cpu_ms	INTEGER CHECK (sys_cpu_ms >= 0),
 	output_bytes	INTEGER CHECK (output_bytes >= 0),
-	resolution	TEXT CHECK (resolution IN ('retrying', 'superseded',
-			    'open', 'replayed', 'acked')),
+	resolution	TEXT CONSTRAINT valid_resolution
+			CHECK (resolution IN ('retrying', 'superseded', 'open',
+			    'replayed', 'acked')),
 	UNIQUE (job_id, scheduled_at, attempt),
 	FOREIGN KEY (job_id, job_version)
 	    REFERENCES job_versions (job_id, version)

@@ -43,7 +43,8 @@ for f in "$@"; do
 	name=${base%.sql}
 	case ${name#????-} in
 	'' | *[!a-z0-9_-]*)
-		echo "$prog: $f: the name after NNNN- may hold only a-z, 0-9, - and _" >&2
+		echo "$prog: $f: the name after NNNN- may hold only" \
+		    "a-z, 0-9, - and _" >&2
 		exit 1
 		;;
 	esac
@@ -56,7 +57,8 @@ for f in "$@"; do
 		esac
 	done
 	if [ "$num" -ne "$expect" ]; then
-		echo "$prog: $f: migration $num where $expect was expected (in order, from 1, no gaps)" >&2
+		echo "$prog: $f: migration $num where $expect was expected" \
+		    "(in order, from 1, no gaps)" >&2
 		exit 1
 	fi
 	if [ ! -r "$f" ]; then
@@ -67,6 +69,7 @@ for f in "$@"; do
 		echo "$prog: $f: empty" >&2
 		exit 1
 	fi
+	# shellcheck disable=SC2094 # both sides only read the file
 	if ! tr -d '\000' <"$f" | cmp -s - "$f"; then
 		echo "$prog: $f: contains a NUL byte" >&2
 		exit 1

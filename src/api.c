@@ -1,27 +1,48 @@
 /*
  * api.c: the protocol methods.  JSON in, JSON out.
  *
- * Each handler checks its params (wrong types are invalid_argument with
- * the parameter named), calls into the daemon's modules, and answers
- * through control_reply/control_error.  It never touches sqlite3 or
- * fork: the store and the runner do.  Results have the shapes of
- * DESIGN.md section 8.
+ * Each handler checks its params (a wrong type is invalid_argument naming
+ * the parameter), calls into the store and the policy, and answers
+ * through control_reply/control_error with the result shapes of
+ * DESIGN.md section 8.  It never touches sqlite3 or fork.  Every
+ * mutation is written to the audit log with the peer's uid and pid, the
+ * params (env values redacted) and the outcome.
+ *
+ * Job options travel as in the command line: durations and sizes as
+ * strings in the same syntax ("10m", "256M"), counts as integers, yes/no
+ * options as booleans, env as an object; an unset option is null (the
+ * daemon's default applies).  Times are RFC 3339 UTC with milliseconds.
  */
 
 #include <sys/types.h>
 
+#include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "config.h"
 #include "control.h"
+#include "cronexpr.h"
+#include "job.h"
+#include "jobspec.h"
+#include "log.h"
+#include "policy.h"
 #include "protocol.h"
+#include "runner.h"
+#include "store.h"
+#include "tz.h"
+#include "xmalloc.h"
 
 #ifndef SQCRON_VERSION
 #define SQCRON_VERSION "0"
 #endif
+
+#define API_RUNS_DEFAULT	100
+#define API_RUNS_MAX		100000
 
 static int64_t
 api_now(void)
@@ -30,6 +51,357 @@ api_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An RFC 3339 UTC string, or null for an unset time. */
+static json_t *
+api_time(int64_t ms)
+{
+	char	buf[TZ_RFC3339_LEN];
+
+	if (ms == JOB_UNSET)
+		return json_null();
+	tz_format_utc_ms(ms, buf, sizeof buf);
+	return json_string(buf);
+}
+
+static json_t *
+api_int(int64_t v)
+{
+	return v == JOB_UNSET ? json_null() : json_integer(v);
+}
+
+/* Text that may hold any bytes, as a valid UTF-8 JSON string. */
+static json_t *
+api_text(const char *s, size_t len)
+{
+	json_t		*j;
+	char		*buf;
+	size_t		 i = 0, o = 0, n, k;
+	unsigned char	 c;
+
+	if ((j = json_stringn(s, len)) != NULL)
+		return j;
+	/* Invalid UTF-8: replace each bad byte with U+FFFD. */
+	buf = xreallocarray(NULL, len + 1, 3);
+	while (i < len) {
+		c = (unsigned char)s[i];
+		n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+		    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		for (k = 1; n > 1 && k < n; k++)
+			if (i + k >= len ||
+			    ((unsigned char)s[i + k] & 0xc0) != 0x80)
+				n = 0;
+		if (n == 0 || c == 0xc0 || c == 0xc1 || c > 0xf4) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(buf + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	j = json_stringn(buf, o);
+	free(buf);
+	return j != NULL ? j : json_string("");
+}
+
+/* RUN: the fields of DESIGN.md section 5 plus job. */
+static json_t *
+api_run_json(const struct run *r)
+{
+	const char	*res = run_resolution_name(r->resolution);
+
+	return json_pack("{s:I,s:s,s:i,s:o,s:s,s:i,s:o,s:s,s:o,s:o,s:o,s:o,"
+	    "s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+	    "id", (json_int_t)r->id,
+	    "job", r->job != NULL ? r->job : "",
+	    "job_version", r->job_version,
+	    "scheduled_at", api_time(r->scheduled_at),
+	    "trigger", run_trigger_name(r->trigger),
+	    "attempt", r->attempt,
+	    "replay_of", api_int(r->replay_of),
+	    "state", run_state_name(r->state),
+	    "exit_code", r->exit_code == JOB_UNSET ? json_null() :
+	    json_integer(r->exit_code),
+	    "signal", r->signal > 0 ?
+	    json_string(runner_signal_name(r->signal)) : json_null(),
+	    "reason", r->reason != NULL ? json_string(r->reason) : json_null(),
+	    "queued_at", api_time(r->queued_at),
+	    "started_at", api_time(r->started_at),
+	    "ended_at", api_time(r->ended_at),
+	    "duration_ms", api_int(r->duration_ms),
+	    "pid", api_int(r->pid),
+	    "max_rss_kb", api_int(r->max_rss_kb),
+	    "user_cpu_ms", api_int(r->user_cpu_ms),
+	    "sys_cpu_ms", api_int(r->sys_cpu_ms),
+	    "output_bytes", api_int(r->output_bytes),
+	    "resolution", res != NULL ? json_string(res) : json_null());
+}
+
+/* Every option of a spec, in jobspec's order. */
+static void
+api_spec_json(json_t *o, const struct job_spec *js)
+{
+	enum jobspec_type	 type;
+	const char		*key;
+	json_t			*env;
+	char			 buf[JOBSPEC_VALUE_MAX + 1], *eq;
+	size_t			 i;
+
+	for (i = 0; (key = jobspec_key(i, &type)) != NULL; i++) {
+		if (type == JOBSPEC_ENV) {
+			env = json_object();
+			for (size_t k = 0; k < js->nenv; k++) {
+				eq = strchr(js->env[k], '=');
+				if (eq == NULL)
+					continue;
+				*eq = '\0';
+				json_object_set_new(env, js->env[k],
+				    json_string(eq + 1));
+				*eq = '=';
+			}
+			json_object_set_new(o, key, env);
+			continue;
+		}
+		if (jobspec_get(js, key, buf, sizeof buf) != 0) {
+			json_object_set_new(o, key, json_null());
+			continue;
+		}
+		if (type == JOBSPEC_INT)
+			json_object_set_new(o, key,
+			    json_integer(strtoll(buf, NULL, 10)));
+		else if (type == JOBSPEC_BOOL)
+			json_object_set_new(o, key,
+			    json_boolean(strcmp(buf, "yes") == 0));
+		else
+			json_object_set_new(o, key, json_string(buf));
+	}
+}
+
+/*
+ * The longest gap between consecutive fires over the next 50, as an
+ * estimate of the schedule's period (for staleness); 0 when unknown.
+ */
+static int64_t
+api_longest_gap(const struct job_spec *js, const struct tz *tz, int64_t now)
+{
+	struct cronexpr	 ce;
+	char		 err[CRONEXPR_ERRLEN];
+	int64_t		 t = now / 1000, next, gap = 0;
+	int		 i;
+
+	if (cronexpr_parse(&ce, js->schedule, err, sizeof err) != 0)
+		return 0;
+	if (cronexpr_next(&ce, tz, t, &t) != 0)
+		return 0;
+	for (i = 0; i < 50; i++) {
+		if (cronexpr_next(&ce, tz, t, &next) != 0)
+			break;
+		if (next - t > gap)
+			gap = next - t;
+		t = next;
+	}
+	return gap * 1000;
+}
+
+/* JOB: every option plus the job's state (DESIGN.md section 8). */
+static json_t *
+api_job_json(struct api *api, const struct job_row *jr)
+{
+	struct job_health	 h;
+	struct run		 last;
+	json_t			*o;
+	char			*cause = NULL;
+	int64_t			 now = api_now(), since, stale_after;
+	int			 stale = 0;
+
+	o = json_object();
+	api_spec_json(o, &jr->spec);
+	json_object_set_new(o, "source", json_string(jr->source != NULL ?
+	    jr->source : "api"));
+	json_object_set_new(o, "line", jr->line > 0 ? json_integer(jr->line) :
+	    json_null());
+	json_object_set_new(o, "owner", json_integer((json_int_t)jr->owner));
+	json_object_set_new(o, "version", json_integer(jr->version));
+	json_object_set_new(o, "paused", json_boolean(jr->paused));
+	json_object_set_new(o, "paused_until", api_time(jr->paused_until));
+	json_object_set_new(o, "next_at", api_time(policy_next_at(api->policy,
+	    jr->id)));
+	memset(&h, 0, sizeof h);
+	h.last_run = h.last_success_at = JOB_UNSET;
+	if (store_job_health(api->store, jr->id, &h, &cause) < 0) {
+		free(cause);
+		cause = NULL;
+	}
+	memset(&last, 0, sizeof last);
+	if (h.last_run != JOB_UNSET &&
+	    store_run_get(api->store, h.last_run, &last, &cause) == 0) {
+		json_object_set_new(o, "last_run", api_run_json(&last));
+		run_clear(&last);
+	} else {
+		free(cause);
+		json_object_set_new(o, "last_run", json_null());
+	}
+	json_object_set_new(o, "last_success_at", api_time(h.last_success_at));
+	json_object_set_new(o, "consecutive_failures",
+	    json_integer(h.consecutive_failures));
+	/*
+	 * Stale: no success for stale_after, or twice the schedule's longest
+	 * gap, counted from the last success, or from when the job was
+	 * added or resumed; a paused job never is.
+	 */
+	if (!jr->paused) {
+		since = h.last_success_at;
+		if (since == JOB_UNSET || jr->resumed_at > since)
+			since = jr->resumed_at != JOB_UNSET ? jr->resumed_at :
+			    jr->created_at;
+		if (since < jr->created_at)
+			since = jr->created_at;
+		stale_after = jr->spec.stale_after_ms != JOB_UNSET ?
+		    jr->spec.stale_after_ms :
+		    2 * api_longest_gap(&jr->spec, api->tz, now);
+		stale = stale_after > 0 && now - since > stale_after;
+	}
+	json_object_set_new(o, "stale", json_boolean(stale));
+	return o;
+}
+
+/* params[key] as a string, NULL when absent; -1 for a wrong type. */
+static int
+api_str(struct control_req *req, json_t *params, const char *key,
+    const char **out, int required)
+{
+	json_t	*v = json_object_get(params, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		control_error(req, ERR_INVALID_ARGUMENT, "missing \"%s\"", key);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"%s\" must be a "
+		    "string", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* params[key] as a time (RFC 3339 string or ms); -1 on a bad value. */
+static int
+api_param_time(struct control_req *req, json_t *params, const char *key,
+    int64_t *ms)
+{
+	json_t		*v = json_object_get(params, key);
+	const char	*errstr;
+
+	*ms = JOB_UNSET;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		*ms = json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v) || tz_parse_time(json_string_value(v),
+	    api_now(), ms, &errstr) != 0) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"%s\" must be a time "
+		    "(RFC 3339 or milliseconds)", key);
+		return -1;
+	}
+	return 0;
+}
+
+/* The params as audit text: env values are secrets. */
+static char *
+api_redact(json_t *params)
+{
+	json_t		*copy, *env, *v;
+	const char	*key;
+	size_t		 i;
+	char		*text;
+
+	copy = json_deep_copy(params);
+	if ((env = json_object_get(copy, "env")) != NULL) {
+		if (json_is_object(env)) {
+			json_object_foreach(env, key, v)
+				json_object_set_new(env, key,
+				    json_string("[redacted]"));
+		} else if (json_is_array(env)) {
+			json_array_foreach(env, i, v) {
+				const char	*s = json_string_value(v);
+				char		*r;
+
+				if (s == NULL || strchr(s, '=') == NULL)
+					continue;
+				xasprintf(&r, "%.*s=[redacted]",
+				    (int)(strchr(s, '=') - s), s);
+				json_array_set_new(env, i, json_string(r));
+				free(r);
+			}
+		} else
+			json_object_set_new(copy, "env",
+			    json_string("[redacted]"));
+	}
+	text = json_dumps(copy, JSON_COMPACT);
+	json_decref(copy);
+	return text != NULL ? text : xstrdup("{}");
+}
+
+static void
+api_audit(struct api *api, struct control_req *req, json_t *params,
+    const char *code, const char *error)
+{
+	const struct control_peer	*peer = control_req_peer(req);
+	char				*text = api_redact(params), *cause = NULL;
+
+	if (store_audit_insert(api->store, api_now(), peer->uid, peer->pid,
+	    control_req_method(req), text, code == NULL ? "ok" : code, error,
+	    NULL, &cause) < 0) {
+		log_warnx("audit: cannot record %s: %s",
+		    control_req_method(req), cause);
+		free(cause);
+	}
+	free(text);
+}
+
+/* Answer an error and audit it (mutations). */
+static void
+api_fail(struct api *api, struct control_req *req, json_t *params,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void
+api_fail(struct api *api, struct control_req *req, json_t *params,
+    const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	api_audit(api, req, params, code, msg);
+	control_error(req, code, "%s", msg);
+	free(msg);
+}
+
+/* The code for a store failure. */
+static const char *
+api_store_code(int rc)
+{
+	switch (rc) {
+	case STORE_NOTFOUND:
+		return ERR_NOT_FOUND;
+	case STORE_CONSTRAINT:
+		return ERR_CONFLICT;
+	case STORE_BUSY:
+		return ERR_UNAVAILABLE;
+	default:
+		return ERR_INTERNAL;
+	}
 }
 
 /* ping: the daemon is up; who and since when. */
@@ -45,8 +417,604 @@ api_ping(struct control_req *req, json_t *params, void *arg)
 	    "timezone", api->zone));
 }
 
+/*
+ * Apply params to a spec through jobspec_set: strings as written,
+ * integers in decimal, booleans as yes/no, null unsets; env as an object
+ * or an array of NAME=VALUE; unset_env as an array of names.
+ */
+static int
+api_apply(struct job_spec *js, json_t *params, int adding, char **cause)
+{
+	const char	*key;
+	json_t		*v, *e;
+	char		 num[32], *assign;
+	const char	*text;
+	size_t		 i;
+	int		 rc;
+
+	json_object_foreach(params, key, v) {
+		if (strcmp(key, "name") == 0)
+			continue;
+		if (strcmp(key, "env") == 0 || strcmp(key, "unset_env") == 0) {
+			if (json_is_object(v) && strcmp(key, "env") == 0) {
+				const char	*name;
+
+				json_object_foreach(v, name, e) {
+					if (!json_is_string(e))
+						goto envtype;
+					xasprintf(&assign, "%s=%s", name,
+					    json_string_value(e));
+					rc = jobspec_set(js, "env", assign,
+					    cause);
+					free(assign);
+					if (rc != 0)
+						return -1;
+				}
+				continue;
+			}
+			if (!json_is_array(v))
+				goto envtype;
+			json_array_foreach(v, i, e) {
+				if (!json_is_string(e))
+					goto envtype;
+				if (jobspec_set(js, key, json_string_value(e),
+				    cause) != 0)
+					return -1;
+			}
+			continue;
+envtype:
+			xasprintf(cause, "%s: expected %s", key,
+			    strcmp(key, "env") == 0 ? "an object of strings "
+			    "or an array of NAME=VALUE" : "an array of names");
+			return -1;
+		}
+		if (!jobspec_known(key)) {
+			xasprintf(cause, "unknown option \"%s\"", key);
+			return -1;
+		}
+		if (json_is_string(v))
+			text = json_string_value(v);
+		else if (json_is_integer(v)) {
+			snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+			text = num;
+		} else if (json_is_boolean(v))
+			text = json_is_true(v) ? "yes" : "no";
+		else if (json_is_null(v) && !adding)
+			text = "";
+		else {
+			xasprintf(cause, "%s: expected a string, a number or a "
+			    "boolean", key);
+			return -1;
+		}
+		if (jobspec_set(js, key, text, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The peer may act on this job (admins: any; others: their own). */
+static int
+api_may(struct control_req *req, const struct job_row *jr)
+{
+	const struct control_peer	*peer = control_req_peer(req);
+
+	return peer->admin || peer->uid == jr->owner;
+}
+
+/* Find a live job by params.name; answers the error itself on failure. */
+static int
+api_find_job(struct api *api, struct control_req *req, json_t *params,
+    struct job_row *jr, int audit)
+{
+	const char	*name;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (api_str(req, params, "name", &name, 1) != 0)
+		return -1;
+	if ((rc = store_job_get(api->store, name, jr, &cause)) < 0) {
+		char	*msg;
+
+		if (rc == STORE_NOTFOUND)
+			xasprintf(&msg, "no job named \"%s\"", name);
+		else
+			msg = xstrdup(cause);
+		if (audit)
+			api_fail(api, req, params, api_store_code(rc), "%s",
+			    msg);
+		else
+			control_error(req, api_store_code(rc), "%s", msg);
+		free(msg);
+		free(cause);
+		return -1;
+	}
+	if (!api_may(req, jr)) {
+		store_job_row_clear(jr);
+		if (audit)
+			api_fail(api, req, params, ERR_PERMISSION_DENIED,
+			    "job \"%s\" is not yours", name);
+		else
+			control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" "
+			    "is not yours", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reply {"job": JOB} for a job id after a change, and audit success. */
+static void
+api_reply_job(struct api *api, struct control_req *req, json_t *params,
+    int64_t id)
+{
+	struct job_row	 jr;
+	char		*cause = NULL;
+
+	if (store_job_get_id(api->store, id, &jr, &cause) < 0) {
+		api_fail(api, req, params, ERR_INTERNAL, "%s", cause);
+		free(cause);
+		return;
+	}
+	api_audit(api, req, params, NULL, NULL);
+	control_reply(req, json_pack("{s:o}", "job", api_job_json(api, &jr)));
+	store_job_row_clear(&jr);
+}
+
+static void
+api_job_add(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct job_row	 jr;
+	const char	*name;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (api_str(req, params, "name", &name, 1) != 0)
+		return;
+	store_job_row_init(&jr);
+	if (jobspec_set(&jr.spec, "name", name, &cause) != 0 ||
+	    api_apply(&jr.spec, params, 1, &cause) != 0 ||
+	    jobspec_check(&jr.spec, &cause) != 0) {
+		api_fail(api, req, params, ERR_INVALID_ARGUMENT, "%s", cause);
+		goto out;
+	}
+	jr.source = xstrdup("api");
+	jr.owner = control_req_peer(req)->uid;
+	if ((rc = store_job_add(api->store, &jr, api_now(), &cause)) < 0) {
+		if (rc == STORE_CONSTRAINT)
+			api_fail(api, req, params, ERR_CONFLICT, "a job named "
+			    "\"%s\" exists", name);
+		else
+			api_fail(api, req, params, api_store_code(rc), "%s",
+			    cause);
+		goto out;
+	}
+	if (policy_job_changed(api->policy, jr.id, &cause) != 0) {
+		log_warnx("%s: added but not scheduled: %s", name, cause);
+		free(cause);
+		cause = NULL;
+	}
+	api_reply_job(api, req, params, jr.id);
+out:
+	free(cause);
+	store_job_row_clear(&jr);
+}
+
+static void
+api_job_update(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct job_row	 jr;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (api_find_job(api, req, params, &jr, 1) != 0)
+		return;
+	if (strcmp(jr.source, "api") != 0) {
+		api_fail(api, req, params, ERR_CONFLICT, "job \"%s\" comes from "
+		    "%s line %d: edit that file", jr.spec.name, jr.source,
+		    jr.line);
+		goto out;
+	}
+	if (api_apply(&jr.spec, params, 0, &cause) != 0 ||
+	    jobspec_check(&jr.spec, &cause) != 0) {
+		api_fail(api, req, params, ERR_INVALID_ARGUMENT, "%s", cause);
+		goto out;
+	}
+	if ((rc = store_job_update(api->store, &jr, api_now(), &cause)) < 0) {
+		api_fail(api, req, params, api_store_code(rc), "%s", cause);
+		goto out;
+	}
+	if (policy_job_changed(api->policy, jr.id, &cause) != 0) {
+		log_warnx("%s: changed but not scheduled: %s", jr.spec.name,
+		    cause);
+		free(cause);
+		cause = NULL;
+	}
+	api_reply_job(api, req, params, jr.id);
+out:
+	free(cause);
+	store_job_row_clear(&jr);
+}
+
+static void
+api_job_remove(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct job_row	 jr;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (api_find_job(api, req, params, &jr, 1) != 0)
+		return;
+	if (strcmp(jr.source, "api") != 0) {
+		api_fail(api, req, params, ERR_CONFLICT, "job \"%s\" comes from "
+		    "%s line %d: remove it there", jr.spec.name, jr.source,
+		    jr.line);
+		goto out;
+	}
+	if ((rc = store_job_remove(api->store, jr.id, api_now(), &cause)) < 0) {
+		api_fail(api, req, params, api_store_code(rc), "%s", cause);
+		goto out;
+	}
+	policy_job_removed(api->policy, jr.id);
+	api_audit(api, req, params, NULL, NULL);
+	control_reply(req, json_pack("{s:s}", "removed", jr.spec.name));
+out:
+	free(cause);
+	store_job_row_clear(&jr);
+}
+
+static void
+api_job_pause(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct job_row	 jr;
+	char		*cause = NULL;
+	int64_t		 until;
+	int		 rc, pausing = strcmp(control_req_method(req),
+			    "job.pause") == 0;
+
+	if (pausing && api_param_time(req, params, "until", &until) != 0)
+		return;
+	if (api_find_job(api, req, params, &jr, 1) != 0)
+		return;
+	if (pausing)
+		rc = store_job_pause(api->store, jr.id, until,
+		    "paused by request", &cause);
+	else
+		rc = store_job_resume(api->store, jr.id, api_now(), &cause);
+	if (rc < 0) {
+		api_fail(api, req, params, api_store_code(rc), "%s", cause);
+		goto out;
+	}
+	if (policy_job_changed(api->policy, jr.id, &cause) != 0) {
+		log_warnx("%s: %s", jr.spec.name, cause);
+		free(cause);
+		cause = NULL;
+	}
+	api_reply_job(api, req, params, jr.id);
+out:
+	free(cause);
+	store_job_row_clear(&jr);
+}
+
+static void
+api_job_get(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct job_row	 jr;
+
+	if (api_find_job(api, req, params, &jr, 0) != 0)
+		return;
+	control_reply(req, json_pack("{s:o}", "job", api_job_json(api, &jr)));
+	store_job_row_clear(&jr);
+}
+
+static void
+api_job_list(struct control_req *req, json_t *params, void *arg)
+{
+	struct api			*api = arg;
+	const struct control_peer	*peer = control_req_peer(req);
+	struct job_row			*rows;
+	json_t				*jobs;
+	char				*cause = NULL;
+	size_t				 n, i;
+	int				 rc;
+
+	if ((rc = store_job_list(api->store, peer->admin ? JOB_UNSET :
+	    (int64_t)peer->uid, &rows, &n, &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		return;
+	}
+	jobs = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(jobs, api_job_json(api, &rows[i]));
+	store_job_rows_free(rows, n);
+	control_reply(req, json_pack("{s:o}", "jobs", jobs));
+}
+
+/* job.trigger with wait: the reply waits for the run's end. */
+struct api_wait {
+	struct api		*api;
+	struct control_req	*req;
+	int64_t			 run_id;
+};
+
+static void
+api_trigger_done(const struct run *run, void *arg)
+{
+	struct api_wait	*w = arg;
+	struct run	 r;
+	char		*cause = NULL;
+
+	/* The stored row is the truth (with the job's name). */
+	if (store_run_get(w->api->store, run->id, &r, &cause) == 0) {
+		control_reply(w->req, json_pack("{s:o}", "run",
+		    api_run_json(&r)));
+		run_clear(&r);
+	} else {
+		control_reply(w->req, json_pack("{s:o}", "run",
+		    api_run_json(run)));
+		free(cause);
+	}
+	free(w);
+}
+
+static void
+api_trigger_abort(void *arg)
+{
+	struct api_wait	*w = arg;
+
+	policy_unwait(w->api->policy, w->run_id, api_trigger_done, w);
+	free(w);
+}
+
+static void
+api_job_trigger(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct job_row	 jr;
+	struct api_wait	*w = NULL;
+	struct run	 run;
+	json_t		*jwait = json_object_get(params, "wait");
+	char		*cause = NULL;
+
+	if (jwait != NULL && !json_is_boolean(jwait)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"wait\" must be a "
+		    "boolean");
+		return;
+	}
+	if (api_find_job(api, req, params, &jr, 1) != 0)
+		return;
+	if (json_is_true(jwait)) {
+		w = xcalloc(1, sizeof *w);
+		w->api = api;
+		w->req = req;
+	}
+	if (policy_trigger(api->policy, jr.id, w != NULL ? api_trigger_done :
+	    NULL, w, &run, &cause) != 0) {
+		api_fail(api, req, params, ERR_UNAVAILABLE, "%s", cause);
+		free(cause);
+		free(w);
+		store_job_row_clear(&jr);
+		return;
+	}
+	api_audit(api, req, params, NULL, NULL);
+	if (w != NULL) {
+		w->run_id = run.id;
+		control_req_on_abort(req, api_trigger_abort, w);
+	} else
+		control_reply(req, json_pack("{s:o}", "run",
+		    api_run_json(&run)));
+	run_clear(&run);
+	store_job_row_clear(&jr);
+}
+
+static void
+api_run_list(struct control_req *req, json_t *params, void *arg)
+{
+	struct api			*api = arg;
+	const struct control_peer	*peer = control_req_peer(req);
+	struct store_run_filter		 f;
+	struct job_row			 jr;
+	struct run			*runs;
+	enum run_state			 st;
+	json_t				*v, *e, *list;
+	const char			*job;
+	char				*cause = NULL;
+	size_t				 n, i;
+	int				 rc;
+
+	memset(&f, 0, sizeof f);
+	f.job_id = f.since = f.until = f.before_id = JOB_UNSET;
+	f.owner = peer->admin ? JOB_UNSET : (int64_t)peer->uid;
+	f.limit = API_RUNS_DEFAULT;
+	if (api_str(req, params, "job", &job, 0) != 0 ||
+	    api_param_time(req, params, "since", &f.since) != 0 ||
+	    api_param_time(req, params, "until", &f.until) != 0)
+		return;
+	if ((v = json_object_get(params, "state")) != NULL) {
+		if (json_is_string(v)) {
+			e = json_array();
+			json_array_append(e, v);
+			v = e;
+		} else if (json_is_array(v))
+			json_incref(v);
+		else {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"state\" "
+			    "must be a list of states");
+			return;
+		}
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e) ||
+			    run_state_parse(json_string_value(e), &st) != 0) {
+				control_error(req, ERR_INVALID_ARGUMENT,
+				    "\"state\": unknown state %s",
+				    json_is_string(e) ? json_string_value(e) :
+				    "(not a string)");
+				json_decref(v);
+				return;
+			}
+			f.states |= STORE_STATE(st);
+		}
+		json_decref(v);
+	}
+	if ((v = json_object_get(params, "open")) != NULL) {
+		if (!json_is_boolean(v)) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"open\" "
+			    "must be a boolean");
+			return;
+		}
+		f.only_open = json_is_true(v);
+	}
+	if ((v = json_object_get(params, "limit")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > API_RUNS_MAX) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"limit\" "
+			    "must be an integer from 1 to %d", API_RUNS_MAX);
+			return;
+		}
+		f.limit = (size_t)json_integer_value(v);
+	}
+	if ((v = json_object_get(params, "before")) != NULL) {
+		if (!json_is_integer(v)) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"before\" "
+			    "must be a run id");
+			return;
+		}
+		f.before_id = json_integer_value(v);
+	}
+	if (job != NULL) {
+		if ((rc = store_job_get(api->store, job, &jr, &cause)) < 0) {
+			if (rc == STORE_NOTFOUND)
+				control_error(req, ERR_NOT_FOUND, "no job named "
+				    "\"%s\"", job);
+			else
+				control_error(req, api_store_code(rc), "%s",
+				    cause);
+			free(cause);
+			return;
+		}
+		if (!api_may(req, &jr)) {
+			control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" "
+			    "is not yours", job);
+			store_job_row_clear(&jr);
+			return;
+		}
+		f.job_id = jr.id;
+		store_job_row_clear(&jr);
+	}
+	if ((rc = store_run_list(api->store, &f, &runs, &n, &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		return;
+	}
+	list = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, api_run_json(&runs[i]));
+	store_runs_free(runs, n);
+	control_reply(req, json_pack("{s:o}", "runs", list));
+}
+
+/* A run by params.id that the peer may see; answers errors itself. */
+static int
+api_find_run(struct api *api, struct control_req *req, json_t *params,
+    struct run *r)
+{
+	json_t		*v = json_object_get(params, "id");
+	struct job_row	 jr;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (!json_is_integer(v)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"id\" must be a run "
+		    "id");
+		return -1;
+	}
+	if ((rc = store_run_get(api->store, json_integer_value(v), r,
+	    &cause)) < 0) {
+		if (rc == STORE_NOTFOUND)
+			control_error(req, ERR_NOT_FOUND, "no run %"
+			    JSON_INTEGER_FORMAT, json_integer_value(v));
+		else
+			control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (!control_req_peer(req)->admin) {
+		if (store_job_get_id(api->store, r->job_id, &jr, NULL) < 0 ||
+		    !api_may(req, &jr)) {
+			store_job_row_clear(&jr);
+			run_clear(r);
+			control_error(req, ERR_PERMISSION_DENIED, "run %"
+			    JSON_INTEGER_FORMAT " is not yours",
+			    json_integer_value(v));
+			return -1;
+		}
+		store_job_row_clear(&jr);
+	}
+	return 0;
+}
+
+static void
+api_run_get(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct run	 r;
+
+	if (api_find_run(api, req, params, &r) != 0)
+		return;
+	control_reply(req, json_pack("{s:o}", "run", api_run_json(&r)));
+	run_clear(&r);
+}
+
+static void
+api_run_output(struct control_req *req, json_t *params, void *arg)
+{
+	struct api		*api = arg;
+	struct store_output	 out;
+	struct run		 r;
+	char			*cause = NULL, *all;
+	size_t			 len;
+	int			 rc;
+
+	if (api_find_run(api, req, params, &r) != 0)
+		return;
+	if ((rc = store_run_output(api->store, r.id, &out, &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		run_clear(&r);
+		return;
+	}
+	len = out.head_len + out.tail_len;
+	all = xmalloc(len + 1);
+	if (out.head_len > 0)
+		memcpy(all, out.head, out.head_len);
+	if (out.tail_len > 0)
+		memcpy(all + out.head_len, out.tail, out.tail_len);
+	control_reply(req, json_pack("{s:I,s:o,s:o,s:I}", "id",
+	    (json_int_t)r.id, "output", api_text(all, len), "output_bytes",
+	    api_int(r.output_bytes), "omitted", (json_int_t)out.omitted));
+	free(all);
+	store_output_clear(&out);
+	run_clear(&r);
+}
+
 static const struct control_method methods[] = {
 	{ "ping", api_ping, 0 },
+	{ "job.list", api_job_list, 1 },
+	{ "job.get", api_job_get, 1 },
+	{ "job.add", api_job_add, 1 },
+	{ "job.update", api_job_update, 1 },
+	{ "job.remove", api_job_remove, 1 },
+	{ "job.pause", api_job_pause, 1 },
+	{ "job.resume", api_job_pause, 1 },
+	{ "job.trigger", api_job_trigger, 1 },
+	{ "run.list", api_run_list, 1 },
+	{ "run.get", api_run_get, 1 },
+	{ "run.output", api_run_output, 1 },
 };
 
 const struct control_method *

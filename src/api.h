@@ -9,12 +9,18 @@
 
 struct config;
 struct control_method;
+struct policy;
+struct store;
+struct tz;
 
 /* What the handlers work on; owned by sqcrond.c. */
 struct api {
 	const struct config	*conf;
+	struct store		*store;
+	struct policy		*policy;
+	const struct tz		*tz;		/* the daemon's time zone */
 	int64_t			 started_at;	/* ms */
-	const char		*zone;		/* the daemon's time zone */
+	const char		*zone;		/* its name */
 };
 
 /* The method table for control_new, with struct api as its argument. */

@@ -18,7 +18,7 @@ struct memlimit;
 struct memlimit_cg;
 struct memlimit_procs;
 
-/* Detect what the host allows; use_cgroup 0 (config cgroup = off) forces the watchdog. */
+/* Detect what the host allows; use_cgroup 0 (cgroup = off): the watchdog. */
 struct memlimit	*memlimit_new(int use_cgroup);
 /* Free; cgroups of finished runs still holding processes are left behind. */
 void		 memlimit_free(struct memlimit *);

@@ -8,12 +8,16 @@
  *	3. the instance lock, DB.lock (a second daemon on the same database
  *	   exits with "already running, pid N")
  *	4. detaching (without -f), the pid in the lock file
- *	5. the event loop with SIGTERM/SIGINT (stop), SIGHUP (reload)
- *	6. the control socket (a stale one is removed)
- *	7. READY=1 to $NOTIFY_SOCKET when set
+ *	5. the store (migrations applied), the event loop with SIGTERM/SIGINT
+ *	   (stop) and SIGHUP (reload), the runner (subreaper, SIGCHLD)
+ *	6. the policy: runs left running become lost, queued ones wait
+ *	   again, every job is scheduled, fires missed while down recorded
+ *	7. the control socket (a stale one is removed)
+ *	8. READY=1 to $NOTIFY_SOCKET when set
  *
- * The store, scheduler, runner and control socket plug into the loop in
- * this order as they arrive; nothing here knows their internals.
+ * Stopping undoes it: SIGTERM stops scheduling, gives running jobs
+ * shutdown_timeout to finish, kills the rest ("shutdown"), then the
+ * loop ends and everything is freed in reverse order.
  */
 
 #include <sys/file.h>
@@ -38,6 +42,9 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "policy.h"
+#include "runner.h"
+#include "store.h"
 #include "tz.h"
 #include "xmalloc.h"
 
@@ -52,12 +59,16 @@ struct sqcrond {
 	const char		*conf_path;
 	int			 conf_explicit;	/* -c given: the file must exist */
 	int			 foreground;
+	int			 stopping;
 	struct config		*conf;
 	struct tz		*tz;
 	int			 lock_fd;
 	char			*lock_path;
 	struct event_base	*base;
 	struct api		 api;
+	struct store		*store;
+	struct runner		*runner;
+	struct policy		*policy;
 	struct control		*control;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -192,6 +203,19 @@ sqcrond_detach(void)
 	}
 }
 
+static struct runner *
+sqcrond_runner(struct sqcrond *d, char **cause)
+{
+	struct runner_config	rc;
+
+	memset(&rc, 0, sizeof rc);
+	rc.shell = d->conf->shell;
+	rc.path = d->conf->path;
+	rc.use_cgroup = d->conf->cgroup == CONFIG_CGROUP_AUTO;
+	rc.memory_poll_ms = d->conf->memory_poll_ms;
+	return runner_new(d->base, &rc, cause);
+}
+
 /* Bind the control socket, creating its directory. */
 static int
 sqcrond_start_control(struct sqcrond *d, char **cause)
@@ -246,6 +270,14 @@ sqcrond_notify(const char *state)
 }
 
 static void
+sqcrond_stopped_cb(void *arg)
+{
+	struct sqcrond	*d = arg;
+
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
 sqcrond_stop_cb(evutil_socket_t sig, short events, void *arg)
 {
 	struct sqcrond	*d = arg;
@@ -253,7 +285,15 @@ sqcrond_stop_cb(evutil_socket_t sig, short events, void *arg)
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" :
 	    "SIGTERM");
 	sqcrond_notify("STOPPING=1");
-	event_base_loopexit(d->base, NULL);
+	if (d->stopping) {
+		/* A second signal: stop waiting for the jobs. */
+		log_info("killing %d running jobs now",
+		    runner_kill_all(d->runner, "shutdown"));
+		return;
+	}
+	d->stopping = 1;
+	policy_shutdown(d->policy, d->conf->shutdown_timeout_ms,
+	    sqcrond_stopped_cb, d);
 }
 
 /* SIGHUP: read the configuration again; keep the old one if it is bad. */
@@ -278,6 +318,7 @@ sqcrond_reload_cb(evutil_socket_t sig, short events, void *arg)
 	config_free(d->conf);
 	d->conf = conf;
 	d->api.conf = conf;
+	policy_set_config(d->policy, conf);
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -374,7 +415,20 @@ main(int argc, char **argv)
 	    evsignal_add(d.ev_hup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 
+	if ((d.store = store_open(d.conf->db, d.conf->durability ==
+	    CONFIG_DURABILITY_FULL, &cause)) == NULL)
+		fatalx("%s: %s", d.conf->db, cause);
+	if ((d.runner = sqcrond_runner(&d, &cause)) == NULL)
+		fatalx("%s", cause);
+	log_info("memory limits: %s", runner_memory_mode(d.runner));
+	if ((d.policy = policy_new(d.base, d.store, d.runner, d.conf, d.tz,
+	    &cause)) == NULL || policy_start(d.policy, &cause) == -1)
+		fatalx("%s", cause);
+
 	d.api.conf = d.conf;
+	d.api.store = d.store;
+	d.api.policy = d.policy;
+	d.api.tz = d.tz;
 	d.api.started_at = (int64_t)time(NULL) * 1000;
 	d.api.zone = tz_name(d.tz);
 	if (sqcrond_start_control(&d, &cause) == -1)
@@ -388,6 +442,9 @@ main(int argc, char **argv)
 		fatalx("event loop failed");
 
 	control_free(d.control);
+	policy_free(d.policy);
+	runner_free(d.runner);
+	store_close(d.store);
 	event_free(d.ev_hup);
 	event_free(d.ev_int);
 	event_free(d.ev_term);

@@ -44,6 +44,9 @@ tap_plan(int n)
 	fflush(stdout);
 }
 
+static void tap_vresult(int, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 tap_vresult(int pass, const char *fmt, va_list ap)
 {

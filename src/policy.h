@@ -1,0 +1,61 @@
+/*
+ * policy.h: what happens when a fire is due and when a run ends.
+ */
+#ifndef SQCRON_POLICY_H
+#define SQCRON_POLICY_H
+
+#include <stdint.h>
+
+#include "job.h"
+
+struct config;
+struct event_base;
+struct policy;
+struct runner;
+struct store;
+struct tz;
+
+/* Called when a run ends (or at once for a run that never executes). */
+typedef void	(*policy_done_cb)(const struct run *, void *);
+
+struct policy	*policy_new(struct event_base *, struct store *,
+		    struct runner *, const struct config *, const struct tz *,
+		    char **cause);
+void		 policy_free(struct policy *);
+/*
+ * Start-up: runs left running become lost (survivors are terminated),
+ * queued runs are queued again, every live job is scheduled and the
+ * fires missed while sqcrond was down are recorded.
+ */
+int		 policy_start(struct policy *, char **cause);
+/* A new configuration (after SIGHUP). */
+void		 policy_set_config(struct policy *, const struct config *);
+/* A job was added, changed, paused or resumed in the store: reload it. */
+int		 policy_job_changed(struct policy *, int64_t job_id,
+		    char **cause);
+/* A job was removed: stop scheduling it (its live runs go on). */
+void		 policy_job_removed(struct policy *, int64_t job_id);
+/*
+ * Run a job now (trigger=manual).  *run (cleared by the caller with
+ * run_clear) is the new run as recorded; done, when not NULL, is called
+ * once when it ends.
+ */
+int		 policy_trigger(struct policy *, int64_t job_id,
+		    policy_done_cb done, void *arg, struct run *run,
+		    char **cause);
+/* Forget a done callback (its client went away). */
+void		 policy_unwait(struct policy *, int64_t run_id,
+		    policy_done_cb, void *arg);
+/* The next fire of a job (ms), or -1 (paused, @reboot, unknown). */
+int64_t		 policy_next_at(struct policy *, int64_t job_id);
+/* Runs executing, and runs waiting for a slot. */
+int		 policy_running(struct policy *);
+int		 policy_queued(struct policy *);
+/*
+ * Stop: schedule nothing more, give running jobs timeout_ms to finish,
+ * then kill them ("shutdown"); done is called when none is left.
+ */
+void		 policy_shutdown(struct policy *, int64_t timeout_ms,
+		    void (*done)(void *), void *arg);
+
+#endif

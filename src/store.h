@@ -1,0 +1,331 @@
+/*
+ * store.h: sqcrond's SQLite database (DESIGN.md sections 1, 3, 5, 8, 12).
+ *
+ * Every SQL statement of the project lives in store.c; callers see plain C
+ * structs (job.h and the ones below), never SQL, JSON or sqlite3.
+ *
+ * Errors.  Every function returning int returns 0 (STORE_OK) on success or
+ * one of the negative STORE_* codes, and explains a failure in *cause
+ * (allocated, the caller frees; cause may be NULL when the caller does not
+ * want it).  The store logs each failure it reports (log_warnx for
+ * STORE_ERROR and STORE_INVALID, log_debug for the others), so callers
+ * need not log it again.  Any "< 0" test catches them all; the codes say
+ * what to do next:
+ *
+ *	STORE_BUSY	another connection holds the lock: nothing changed,
+ *			try again later from a timer (the store waits at most
+ *			STORE_BUSY_TIMEOUT_MS, so the event loop never stalls)
+ *	STORE_CONSTRAINT a uniqueness rule refused it: the fire is already
+ *			recorded, the job name is taken.  Retrying is useless.
+ *	STORE_NOTFOUND	no such (live) job or run, or the run is not in a
+ *			state the call applies to
+ *	STORE_INVALID	the schema refused the values (a CHECK, NOT NULL or
+ *			foreign key: a bug in the caller) or the call was
+ *			misused.  Retrying is useless.
+ *	STORE_ERROR	the database failed: disk full (at COMMIT), read-only
+ *			file, I/O error, corruption.  The connection stays
+ *			usable; writes may succeed later (DESIGN.md promise 6).
+ *
+ * Transactions.  Each call is atomic: a mutation of several rows runs in
+ * one transaction (BEGIN IMMEDIATE ... COMMIT) that is rolled back when
+ * any step fails, and a single-row write outside store_begin is committed
+ * when the call returns (store_run_insert relies on it: the row is
+ * committed before the caller forks; with durability normal a commit
+ * survives a crash of sqcrond, with full a power loss too).  store_begin
+ * and store_commit group several calls; inside them each call still
+ * undoes its own part on failure (a savepoint), and the caller ends with
+ * store_commit or store_rollback.  No call leaves a transaction open
+ * behind it.
+ *
+ * Times are milliseconds since the epoch (UTC); the store never reads a
+ * clock, callers pass "now".  Absent numbers are JOB_UNSET, absent strings
+ * NULL (job.h); they are NULL in the database.
+ *
+ * A struct store is one connection: use it from one thread.
+ */
+#ifndef SQCRON_STORE_H
+#define SQCRON_STORE_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+
+#define STORE_OK		  0
+#define STORE_ERROR		(-1)
+#define STORE_BUSY		(-2)
+#define STORE_CONSTRAINT	(-3)
+#define STORE_NOTFOUND		(-4)
+#define STORE_INVALID		(-5)
+
+/* Longest wait for a lock once open; start-up may wait longer. */
+#define STORE_BUSY_TIMEOUT_MS	10
+
+struct store;
+
+/* A job as stored: its definition and its state. */
+struct job_row {
+	int64_t		 id;
+	struct job_spec	 spec;
+	char		*source;	/* "api" or the crontab's path */
+	int		 line;		/* line in source; 0 for api */
+	uid_t		 owner;
+	int		 version;	/* 1, bumped by every change */
+	int		 paused;
+	int64_t		 paused_until;	/* JOB_UNSET: until resumed */
+	char		*paused_reason;
+	int64_t		 created_at;
+	int64_t		 updated_at;	/* when version last changed */
+	int64_t		 resumed_at;
+	int64_t		 removed_at;	/* JOB_UNSET: live */
+};
+
+/* What job.list and metrics show beside the definition. */
+struct job_health {
+	int64_t		 last_run;	/* newest run's id; JOB_UNSET: none */
+	enum run_state	 last_state;	/* valid when last_run is set */
+	int64_t		 last_scheduled_at;
+	int64_t		 last_success_at; /* ended_at; JOB_UNSET: never */
+	/*
+	 * Fires that failed since the last success and since the last
+	 * resume, each counted once: a fire counts when an attempt of it
+	 * ended in a failure state (missed included) and that attempt is
+	 * not waiting for a retry (resolution "retrying").
+	 */
+	int		 consecutive_failures;
+};
+
+/* A run's kept output: head and tail are NUL-terminated for printing. */
+struct store_output {
+	char		*head;
+	size_t		 head_len;
+	char		*tail;
+	size_t		 tail_len;
+	int64_t		 omitted;	/* bytes dropped between them */
+};
+
+/* A run found 'running' at start-up: its process may still be alive. */
+struct store_orphan {
+	int64_t		 run_id;
+	int64_t		 job_id;
+	int64_t		 pid;		/* JOB_UNSET: never started */
+	int64_t		 pid_start_time; /* /proc/PID/stat field 22 */
+	int64_t		 started_at;
+};
+
+/* Bit of a run state in store_run_filter.states. */
+#define STORE_STATE(s)	(1U << (s))
+
+/* Which runs store_run_list returns, newest (highest id) first. */
+struct store_run_filter {
+	int64_t		 job_id;	/* JOB_UNSET: every job */
+	int64_t		 owner;		/* only jobs of this uid; JOB_UNSET */
+	unsigned	 states;	/* STORE_STATE bits; 0: any state */
+	int64_t		 since;		/* scheduled_at >= since; JOB_UNSET */
+	int64_t		 until;		/* scheduled_at < until; JOB_UNSET */
+	int		 only_open;	/* resolution "open" only */
+	int64_t		 before_id;	/* id < before_id (paging); JOB_UNSET */
+	size_t		 limit;		/* 0: no limit */
+};
+
+/* One audit record. */
+struct store_audit {
+	int64_t		 id;
+	int64_t		 at;
+	uid_t		 uid;
+	pid_t		 pid;		/* 0: unknown */
+	char		*method;
+	char		*params;	/* JSON text, secrets redacted */
+	char		*outcome;	/* "ok" or a protocol error code */
+	char		*error;		/* NULL on success */
+};
+
+/* One migration, sql/NNNN-name.sql, embedded by sql/sql2c.sh. */
+struct store_migration {
+	int		 version;	/* NNNN */
+	const char	*name;		/* "NNNN-name" */
+	const char	*sql;
+};
+extern const struct store_migration	store_migrations[];
+extern const size_t			store_nmigrations;
+
+/*
+ * Open (creating) the database at path: WAL, foreign keys, synchronous
+ * FULL when durability_full else NORMAL; apply each migration newer than
+ * the file's user_version, each in its own transaction; refuse a database
+ * newer than this binary or not sqcron's; prepare every statement.
+ * NULL and *cause (without the path) on failure.
+ */
+struct store	*store_open(const char *path, int durability_full,
+		    char **cause);
+/* Finalize everything and close; accepts NULL. */
+void		 store_close(struct store *);
+/* The schema version of the open database. */
+int		 store_version(struct store *);
+
+/* Group calls in one transaction (BEGIN IMMEDIATE: may be STORE_BUSY). */
+int		 store_begin(struct store *, char **cause);
+/* Commit it; on failure it is rolled back (nothing stays open). */
+int		 store_commit(struct store *, char **cause);
+/* Roll it back; nothing to do when none is open. */
+void		 store_rollback(struct store *);
+
+/* Zero a job_row, its spec unset (job_spec_init). */
+void		 store_job_row_init(struct job_row *);
+/* Free what a job_row holds and zero it; accepts NULL. */
+void		 store_job_row_clear(struct job_row *);
+/* Free an array of n rows from store_job_list. */
+void		 store_job_rows_free(struct job_row *, size_t);
+
+/*
+ * Add a job from jr's spec, source, line and owner, at version 1, with its
+ * first job_versions row; sets jr's id, version and times.
+ * STORE_CONSTRAINT: a live job has that name.
+ */
+int		 store_job_add(struct store *, struct job_row *, int64_t now,
+		    char **cause);
+/*
+ * Replace the definition of live job jr->id with jr's spec, source, line
+ * and owner.  When any of them differs, the version is bumped and recorded
+ * in job_versions; when nothing differs, nothing is written.  Sets
+ * jr->version and jr->updated_at.  STORE_CONSTRAINT: renamed onto a live
+ * job's name; STORE_NOTFOUND: no live job with that id.
+ */
+int		 store_job_update(struct store *, struct job_row *,
+		    int64_t now, char **cause);
+/* Remove a live job: it keeps its id, its runs and history; frees name. */
+int		 store_job_remove(struct store *, int64_t id, int64_t now,
+		    char **cause);
+/* Pause a live job until until_at (JOB_UNSET: until resumed). */
+int		 store_job_pause(struct store *, int64_t id, int64_t until_at,
+		    const char *reason, char **cause);
+/* Resume a live job; resumed_at is set when it was paused. */
+int		 store_job_resume(struct store *, int64_t id, int64_t now,
+		    char **cause);
+/* The live job with this name into jr (initialized by the call). */
+int		 store_job_get(struct store *, const char *name,
+		    struct job_row *, char **cause);
+/* The job with this id, live or removed. */
+int		 store_job_get_id(struct store *, int64_t id, struct job_row *,
+		    char **cause);
+/* Version `version` of a job's definition, as recorded then. */
+int		 store_job_get_version(struct store *, int64_t id,
+		    int version, struct job_row *, char **cause);
+/* Live jobs by name, all or owned by owner (JOB_UNSET: all). */
+int		 store_job_list(struct store *, int64_t owner,
+		    struct job_row **, size_t *, char **cause);
+/* Last run, last success and the failure streak of a job. */
+int		 store_job_health(struct store *, int64_t id,
+		    struct job_health *, char **cause);
+
+/* A filter that matches every run (fields JOB_UNSET, states 0). */
+void		 store_run_filter_init(struct store_run_filter *);
+/* Free an array of n runs. */
+void		 store_runs_free(struct run *, size_t);
+/* Free what an output holds and zero it; accepts NULL. */
+void		 store_output_clear(struct store_output *);
+
+/*
+ * Record a run from every field of r but id and job; sets r->id.  Outside
+ * store_begin the row is committed on return.  STORE_CONSTRAINT: this
+ * attempt of this fire (job_id, scheduled_at, attempt) is already
+ * recorded, and nothing changed.
+ */
+int		 store_run_insert(struct store *, struct run *, char **cause);
+/* A queued run is running: started_at, pid, pid_start_time. */
+int		 store_run_start(struct store *, int64_t id, int64_t started_at,
+		    int64_t pid, int64_t pid_start_time, char **cause);
+/*
+ * A live run ended: write r's state (not queued or running), exit_code,
+ * signal, core_dumped, reason, ended_at, duration_ms, max_rss_kb, cpu
+ * times, output_bytes and resolution, and the output when out is not NULL,
+ * in one transaction.  STORE_NOTFOUND: r->id is not queued or running.
+ */
+int		 store_run_finish(struct store *, const struct run *,
+		    const struct store_output *out, char **cause);
+/* Set the resolution of one run. */
+int		 store_run_set_resolution(struct store *, int64_t id,
+		    enum run_resolution, char **cause);
+/*
+ * Mark "superseded" every attempt of the fire (job_id, scheduled_at) with
+ * an id below before_id whose resolution is open or retrying: a later
+ * attempt now carries the fire's resolution.  *n (may be NULL) is how many.
+ */
+int		 store_fire_supersede(struct store *, int64_t job_id,
+		    int64_t scheduled_at, int64_t before_id, int *n,
+		    char **cause);
+/* One run, with its job's name. */
+int		 store_run_get(struct store *, int64_t id, struct run *,
+		    char **cause);
+/* Runs matching f, newest first, with their jobs' names. */
+int		 store_run_list(struct store *, const struct store_run_filter *,
+		    struct run **, size_t *, char **cause);
+/*
+ * A run's output; empty strings (not an error) when the run kept none.
+ * STORE_NOTFOUND: no run has that id.
+ */
+int		 store_run_output(struct store *, int64_t id,
+		    struct store_output *, char **cause);
+/*
+ * Start-up: in one transaction, list the runs left 'running' (*orphans,
+ * free() it) and mark them 'lost' with reason, ended_at now and
+ * resolution "open".  The caller then terminates the survivors whose pid
+ * and pid_start_time still match.
+ */
+int		 store_runs_recover(struct store *, int64_t now,
+		    const char *reason, struct store_orphan **orphans,
+		    size_t *norphans, char **cause);
+/* Queued runs, oldest scheduled_at first. */
+int		 store_runs_queued(struct store *, struct run **, size_t *,
+		    char **cause);
+/*
+ * Newest scheduled_at recorded for a job's schedule or catch-up fires
+ * (triggers schedule and catchup, whatever their state), for catch-up;
+ * JOB_UNSET when none.
+ */
+int		 store_fire_latest(struct store *, int64_t job_id,
+		    int64_t *at, char **cause);
+/*
+ * Highest attempt recorded for the fire (job_id, scheduled_at): 0 when the
+ * fire is not recorded, else the next attempt is *attempt + 1.
+ */
+int		 store_fire_last_attempt(struct store *, int64_t job_id,
+		    int64_t scheduled_at, int *attempt, char **cause);
+
+/* Record an audit entry; *id (may be NULL) is its id. */
+int		 store_audit_insert(struct store *, int64_t at, uid_t uid,
+		    pid_t pid, const char *method, const char *params,
+		    const char *outcome, const char *error, int64_t *id,
+		    char **cause);
+/*
+ * Audit entries with since <= at < until (JOB_UNSET: unbounded), newest
+ * first, at most limit of them (0: all).
+ */
+int		 store_audit_list(struct store *, int64_t since, int64_t until,
+		    size_t limit, struct store_audit **, size_t *,
+		    char **cause);
+/* Free an array of n audit entries. */
+void		 store_audits_free(struct store_audit *, size_t);
+
+/* A meta value (*value allocated); STORE_NOTFOUND when unset. */
+int		 store_meta_get(struct store *, const char *key, char **value,
+		    char **cause);
+/* Set a meta value. */
+int		 store_meta_set(struct store *, const char *key,
+		    const char *value, char **cause);
+
+/*
+ * For tests and diagnostics.  store_open_with is store_open with another
+ * list of migrations (numbered 1..n in order).  store_run_list_plan gives
+ * SQLite's EXPLAIN QUERY PLAN, one step a line, of the statement
+ * store_run_list would run for f.
+ */
+struct store	*store_open_with(const char *path, int durability_full,
+		    const struct store_migration *, size_t, char **cause);
+int		 store_run_list_plan(struct store *,
+		    const struct store_run_filter *, char **plan,
+		    char **cause);
+
+#endif
