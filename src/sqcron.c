@@ -721,9 +721,9 @@ usage_job_options(const struct command *c, FILE *f, int edit)
 	if (edit)
 		fprintf(f, " --unset-env NAME");
 	fprintf(f, "\nStored now, acted on in later releases: retries, backoff, "
-	    "backoff-max,\n  no-retry-exit, overlap (queue, replace), catchup, "
-	    "starting-deadline,\n  jitter, keep-runs, keep-days, pause-after, "
-	    "stale-after, notify, notify-on,\n  ping-url, mailto.\n");
+	    "backoff-max,\n  no-retry-exit, catchup, starting-deadline, "
+	    "keep-runs, keep-days, pause-after,\n  notify, notify-on, ping-url, "
+	    "mailto.\n");
 }
 
 static int
