@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 		return 2;
+	/* The daemon may close on a request it refuses: read what it said. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(argv[1]) >= sizeof sun.sun_path)
