@@ -560,6 +560,41 @@ api_reply_job(struct api *api, struct control_req *req, json_t *params,
 	store_job_row_clear(&jr);
 }
 
+/*
+ * A job that the API may change: found, the peer's, and not from a
+ * crontab file (its file is its source of truth).  Answers errors itself.
+ */
+static int
+api_find_api_job(struct api *api, struct control_req *req, json_t *params,
+    struct job_row *jr, const char *where)
+{
+	if (api_find_job(api, req, params, jr, 1) != 0)
+		return -1;
+	if (strcmp(jr->source, "api") != 0) {
+		api_fail(api, req, params, ERR_CONFLICT, "job \"%s\" comes from "
+		    "%s line %d: %s", jr->spec.name, jr->source, jr->line,
+		    where);
+		store_job_row_clear(jr);
+		return -1;
+	}
+	return 0;
+}
+
+/* After a change in the store: reschedule, audit, reply {"job": JOB}. */
+static void
+api_job_changed(struct api *api, struct control_req *req, json_t *params,
+    const struct job_row *jr)
+{
+	char	*cause = NULL;
+
+	if (policy_job_changed(api->policy, jr->id, &cause) != 0) {
+		log_warnx("%s: changed but not scheduled: %s", jr->spec.name,
+		    cause);
+		free(cause);
+	}
+	api_reply_job(api, req, params, jr->id);
+}
+
 static void
 api_job_add(struct control_req *req, json_t *params, void *arg)
 {
@@ -589,12 +624,7 @@ api_job_add(struct control_req *req, json_t *params, void *arg)
 			    cause);
 		goto out;
 	}
-	if (policy_job_changed(api->policy, jr.id, &cause) != 0) {
-		log_warnx("%s: added but not scheduled: %s", name, cause);
-		free(cause);
-		cause = NULL;
-	}
-	api_reply_job(api, req, params, jr.id);
+	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
 	store_job_row_clear(&jr);
@@ -608,14 +638,8 @@ api_job_update(struct control_req *req, json_t *params, void *arg)
 	char		*cause = NULL;
 	int		 rc;
 
-	if (api_find_job(api, req, params, &jr, 1) != 0)
+	if (api_find_api_job(api, req, params, &jr, "edit that file") != 0)
 		return;
-	if (strcmp(jr.source, "api") != 0) {
-		api_fail(api, req, params, ERR_CONFLICT, "job \"%s\" comes from "
-		    "%s line %d: edit that file", jr.spec.name, jr.source,
-		    jr.line);
-		goto out;
-	}
 	if (api_apply(&jr.spec, params, 0, &cause) != 0 ||
 	    jobspec_check(&jr.spec, &cause) != 0) {
 		api_fail(api, req, params, ERR_INVALID_ARGUMENT, "%s", cause);
@@ -625,13 +649,7 @@ api_job_update(struct control_req *req, json_t *params, void *arg)
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
-	if (policy_job_changed(api->policy, jr.id, &cause) != 0) {
-		log_warnx("%s: changed but not scheduled: %s", jr.spec.name,
-		    cause);
-		free(cause);
-		cause = NULL;
-	}
-	api_reply_job(api, req, params, jr.id);
+	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
 	store_job_row_clear(&jr);
@@ -645,14 +663,8 @@ api_job_remove(struct control_req *req, json_t *params, void *arg)
 	char		*cause = NULL;
 	int		 rc;
 
-	if (api_find_job(api, req, params, &jr, 1) != 0)
+	if (api_find_api_job(api, req, params, &jr, "remove it there") != 0)
 		return;
-	if (strcmp(jr.source, "api") != 0) {
-		api_fail(api, req, params, ERR_CONFLICT, "job \"%s\" comes from "
-		    "%s line %d: remove it there", jr.spec.name, jr.source,
-		    jr.line);
-		goto out;
-	}
 	if ((rc = store_job_remove(api->store, jr.id, api_now(), &cause)) < 0) {
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
@@ -688,12 +700,7 @@ api_job_pause(struct control_req *req, json_t *params, void *arg)
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
-	if (policy_job_changed(api->policy, jr.id, &cause) != 0) {
-		log_warnx("%s: %s", jr.spec.name, cause);
-		free(cause);
-		cause = NULL;
-	}
-	api_reply_job(api, req, params, jr.id);
+	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
 	store_job_row_clear(&jr);

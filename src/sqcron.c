@@ -608,12 +608,29 @@ print_fields(json_t *o, int indent)
 	}
 }
 
+/* Call a method and show result[key] field by field (or the JSON). */
+static int
+call_and_show(struct globals *g, const char *method, json_t *params,
+    const char *key)
+{
+	json_t	*res;
+	int	 ret;
+
+	if ((ret = client_call(g, method, params, &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else
+		print_fields(json_object_get(res, key), 0);
+	json_decref(res);
+	return ret;
+}
+
 static int
 cmd_job(struct globals *g, int argc, char **argv)
 {
 	const struct command	*c = command_find("job");
 	const char		*name;
-	json_t			*res;
 	int			 ret;
 
 	/* "job show NAME": skip the verb. */
@@ -626,15 +643,8 @@ cmd_job(struct globals *g, int argc, char **argv)
 	}
 	if ((ret = parse_name(g, c, argc, argv, &name)) != -1)
 		return ret;
-	if ((ret = client_call(g, "job.get", json_pack("{s:s}", "name", name),
-	    &res, NULL, NULL)) != EXIT_OK)
-		return ret;
-	if (g->json)
-		ret = print_json(res);
-	else
-		print_fields(json_object_get(res, "job"), 0);
-	json_decref(res);
-	return ret;
+	return call_and_show(g, "job.get", json_pack("{s:s}", "name", name),
+	    "job");
 }
 
 /*
@@ -1107,20 +1117,11 @@ cmd_show(struct globals *g, int argc, char **argv)
 {
 	const struct command	*c = command_find("show");
 	json_int_t		 id;
-	json_t			*res;
 	int			 ret;
 
 	if ((ret = parse_run_id(g, c, argc, argv, &id)) != -1)
 		return ret;
-	if ((ret = client_call(g, "run.get", json_pack("{s:I}", "id", id),
-	    &res, NULL, NULL)) != EXIT_OK)
-		return ret;
-	if (g->json)
-		ret = print_json(res);
-	else
-		print_fields(json_object_get(res, "run"), 0);
-	json_decref(res);
-	return ret;
+	return call_and_show(g, "run.get", json_pack("{s:I}", "id", id), "run");
 }
 
 static int

@@ -14,7 +14,8 @@
 #    and its context switches and system calls over 60 idle seconds.
 #
 # Real daemon, real client, a private temporary directory; prints
-# figures, asserts nothing.
+# figures, asserts nothing.  BENCH_N="1 100" and BENCH_PARTS="latency
+# busybox idle" choose what runs; BENCH_CGROUP=off disables cgroups.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,6 +88,10 @@ percentile() {	# FILE P: the P-th percentile of sorted numbers
 	sed -n "${k}p" "$1"
 }
 
+parts=${BENCH_PARTS:-latency busybox idle}
+has() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+
+if has latency; then
 echo "sqcrond start latency ($(nproc) cores, $(uname -r))"
 echo "N      p50(ms) p99(ms) max(ms) last-started(ms) | bare fork+exec+wait loop(ms)"
 for n in ${BENCH_N:-1 100 1000}; do
@@ -117,12 +122,78 @@ for n in ${BENCH_N:-1 100 1000}; do
 	    "$(tail -1 "$T/lat")" "$(tail -1 "$T/lat")" "$bare" "$runs"
 done
 
-if command -v busybox >/dev/null 2>&1 && busybox crond --help >/dev/null 2>&1; then
-	echo "busybox crond: not measured in this version of the benchmark"
+fi
+
+# Against busybox crond: the same N jobs, each running the same command
+# that writes the time it started; both fire at a minute boundary (the
+# only time busybox can), sqcron in one minute and busybox in the next.
+stamp_stats() {	# DIR BOUNDARY_S: "p50 p99 last" in ms after the boundary
+	cat "$1"/* 2>/dev/null | awk -v b="$2" '{ print int($1 / 1000000) - b * 1000 }' |
+	    sort -n >"$T/st"
+	echo "$(percentile "$T/st" 50) $(percentile "$T/st" 99) $(tail -1 "$T/st") $(wc -l <"$T/st")"
+}
+next_minute() {	# seconds since the epoch of the next minute boundary, >= 15 s away
+	m=$(( ($(date +%s) / 60 + 1) * 60 ))
+	[ $(( m - $(date +%s) )) -lt 15 ] && m=$((m + 60))
+	echo "$m"
+}
+BUSYBOX=$(command -v busybox || true)
+if ! has busybox; then
+	:
+elif [ -n "$BUSYBOX" ] && "$BUSYBOX" crond --help >/dev/null 2>&1; then
+	printf '#!/bin/sh\ndate +%%s%%N >"$1"\n' >"$T/stamp.sh"
+	echo
+	echo "against busybox crond (same jobs and command, start times as the jobs saw them)"
+	echo "N      sqcron p50/p99/last(ms)   busybox p50/p99/last(ms)   last: busybox/sqcron"
+	for n in ${BENCH_N:-1 100 1000}; do
+		rm -rf "$T/sq" "$T/bb" "$T/bbtab"
+		mkdir -p "$T/sq" "$T/bb" "$T/bbtab"
+		start "$n"
+		m=$(next_minute)
+		sched=$(date -u -d "@$m" '+0 %-M %-H %-d %-m *')
+		awk -v n="$n" -v s="$sched" -v t="$T" 'BEGIN {
+			for (i = 1; i <= n; i++)
+				printf "{\"id\":%d,\"method\":\"job.add\",\"params\":" \
+				    "{\"name\":\"s%05d\",\"schedule\":\"%s\"," \
+				    "\"command\":\"/bin/sh %s/stamp.sh %s/sq/%d\"}}\n",
+				    i, i, s, t, t, i
+		}' >"$T/adds"
+		"$RAW" "$S" <"$T/adds" >/dev/null
+		sleep $(( m - $(date +%s) + 5 ))
+		while "$SQCRON" --json runs --state running,queued --limit 1 | grep -q '"id"'; do
+			sleep 0.5
+		done
+		stop
+		sq=$(stamp_stats "$T/sq" "$m")
+		# busybox: one crontab, for root, at the following minute.
+		m2=$(next_minute)
+		bsched=$(date -u -d "@$m2" '+%-M %-H %-d %-m *')
+		i=1
+		while [ $i -le "$n" ]; do
+			echo "$bsched /bin/sh $T/stamp.sh $T/bb/$i"
+			i=$((i + 1))
+		done >"$T/bbtab/root"
+		TZ=UTC "$BUSYBOX" crond -f -c "$T/bbtab" -l 9 >/dev/null 2>&1 &
+		bbpid=$!
+		sleep $(( m2 - $(date +%s) + 5 ))
+		while [ "$(ls "$T/bb" | wc -l)" -lt "$n" ] && [ $(( $(date +%s) - m2 )) -lt 120 ]; do
+			sleep 1
+		done
+		sleep 1
+		kill "$bbpid" 2>/dev/null
+		wait "$bbpid" 2>/dev/null || true
+		bbpid=
+		bb=$(stamp_stats "$T/bb" "$m2")
+		set -- $sq $bb
+		ratio=$(awk -v a="$7" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+		printf '%-6s %-26s %-26s %s   (%s and %s runs)\n' "$n" "$1/$2/$3" "$5/$6/$7" \
+		    "$ratio" "$4" "$8"
+	done
 else
 	echo "busybox crond: not installed (apt-get install busybox-static to compare)"
 fi
 
+has idle || exit 0
 echo
 echo "idle: 10,000 hourly jobs, none due for a minute"
 start 32
