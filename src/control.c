@@ -29,6 +29,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,12 @@ control_conn_free(struct control_conn *c)
 	ctl->nconns--;
 	bufferevent_free(c->bev);
 	free(c);
+	/*
+	 * A client's requests may have churned the heap (10,000 job.add):
+	 * give free pages back now that it is gone, so the idle daemon
+	 * stays small.
+	 */
+	malloc_trim(0);
 }
 
 /* Queue one line (compact JSON + "\n") on the connection. */

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,8 +65,17 @@ struct prun {
 };
 TAILQ_HEAD(prun_list, prun);
 
+/*
+ * What a fire needs to know of a job without asking the store; the rest
+ * of its definition is read when a run starts (10,000 jobs stay small).
+ */
 struct pjob {
-	struct job_row		 row;
+	int64_t			 id;
+	char			*name;
+	int			 version;
+	int			 paused;
+	int			 overlap;	/* OVERLAP_*, default applied */
+	int64_t			 jitter_ms;	/* this job's fixed delay */
 	int			 nlive;		/* queued + running runs */
 	struct pjob		*next;		/* hash chain */
 };
@@ -104,7 +114,7 @@ policy_slot(struct policy *p, int64_t job_id)
 {
 	struct pjob	**pp = &p->jobs[(uint64_t)job_id % POLICY_NBUCKETS];
 
-	while (*pp != NULL && (*pp)->row.id != job_id)
+	while (*pp != NULL && (*pp)->id != job_id)
 		pp = &(*pp)->next;
 	return pp;
 }
@@ -118,7 +128,7 @@ policy_job(struct policy *p, int64_t job_id)
 static void
 policy_job_free(struct pjob *pj)
 {
-	store_job_row_clear(&pj->row);
+	free(pj->name);
 	free(pj);
 }
 
@@ -222,8 +232,8 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 	int		 rc;
 
 	memset(&r, 0, sizeof r);
-	r.job_id = pj->row.id;
-	r.job_version = pj->row.version;
+	r.job_id = pj->id;
+	r.job_version = pj->version;
 	r.scheduled_at = fire_at;
 	r.trigger = trigger;
 	r.attempt = 1;
@@ -239,9 +249,9 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 	rc = store_run_insert(p->store, &r, &cause);
 	if (rc == STORE_CONSTRAINT)
 		log_debug("%s: fire %" PRId64 " already recorded",
-		    pj->row.spec.name, fire_at);
+		    pj->name, fire_at);
 	else if (rc < 0)
-		log_warnx("%s: cannot record a %s run: %s", pj->row.spec.name,
+		log_warnx("%s: cannot record a %s run: %s", pj->name,
 		    run_state_name(state), cause);
 	free(cause);
 }
@@ -318,9 +328,11 @@ policy_spawn(struct policy *p, struct prun *pr)
 	struct pjob		*pj = policy_job(p, pr->run.job_id);
 	const struct config	*c = p->conf;
 	const struct job_spec	*js;
+	struct job_row		 row;
 	struct runner_job	 rj;
 	char			*cause = NULL;
 	pid_t			 pid = 0;
+	int			 rc;
 
 	pr->started = 1;
 	TAILQ_INSERT_TAIL(&p->running, pr, entry);
@@ -331,7 +343,14 @@ policy_spawn(struct policy *p, struct prun *pr)
 		    "could start");
 		return;
 	}
-	js = &pj->row.spec;
+	/* The definition in force now (the runner copies what it keeps). */
+	if (store_job_get_id(p->store, pj->id, &row, &cause) < 0) {
+		policy_spawn_failed(p, pr, cause != NULL ? cause :
+		    "cannot read the job's definition");
+		free(cause);
+		return;
+	}
+	js = &row.spec;
 	memset(&rj, 0, sizeof rj);
 	rj.run_id = pr->run.id;
 	rj.job = js->name;
@@ -356,8 +375,10 @@ policy_spawn(struct policy *p, struct prun *pr)
 	rj.attempt = pr->run.attempt;
 	rj.trigger = run_trigger_name(pr->run.trigger);
 	rj.replay_of = pr->run.replay_of;
-	if (runner_spawn(p->runner, &rj, policy_run_done_cb, NULL, pr, &pid,
-	    &cause) == -1) {
+	rc = runner_spawn(p->runner, &rj, policy_run_done_cb, NULL, pr, &pid,
+	    &cause);
+	store_job_row_clear(&row);
+	if (rc == -1) {
 		policy_spawn_failed(p, pr, cause);
 		free(cause);
 		return;
@@ -367,7 +388,7 @@ policy_spawn(struct policy *p, struct prun *pr)
 	if (pid > 0 && store_run_start(p->store, pr->run.id, policy_now(), pid,
 	    policy_pid_start_time(pid), &cause) < 0) {
 		log_warnx("%s: run %" PRId64 ": cannot record its start: %s",
-		    js->name, pr->run.id, cause);
+		    pj->name, pr->run.id, cause);
 		free(cause);
 	}
 }
@@ -436,9 +457,9 @@ policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
 	pr = xcalloc(1, sizeof *pr);
 	pr->policy = p;
 	pr->hold = hold;
-	pr->run.job_id = pj->row.id;
-	pr->run.job = xstrdup(pj->row.spec.name);
-	pr->run.job_version = pj->row.version;
+	pr->run.job_id = pj->id;
+	pr->run.job = xstrdup(pj->name);
+	pr->run.job_version = pj->version;
 	pr->run.scheduled_at = fire_at;
 	pr->run.trigger = trigger;
 	pr->run.attempt = 1;
@@ -457,7 +478,7 @@ policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
 		if (rc == STORE_CONSTRAINT) {
 			free(*cause);
 			xasprintf(cause, "this fire of %s is already recorded",
-			    pj->row.spec.name);
+			    pj->name);
 		}
 		return NULL;
 	}
@@ -495,9 +516,9 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 	int64_t		 late;
 	int		 overlap, nqueued = 0;
 
-	if (pj == NULL || pj->row.paused || p->stopping)
+	if (pj == NULL || pj->paused || p->stopping)
 		return;
-	late = now - fire_at - policy_def(pj->row.spec.jitter_ms, 0);
+	late = now - fire_at - pj->jitter_ms;
 	if (late > POLICY_LATE_MS) {
 		if (skipped > 0)
 			snprintf(reason, sizeof reason, "missed: due %" PRId64
@@ -513,8 +534,7 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 		return;
 	}
 
-	overlap = pj->row.spec.overlap != JOB_UNSET ? pj->row.spec.overlap :
-	    OVERLAP_SKIP;
+	overlap = pj->overlap;
 	if (pj->nlive > 0 && overlap != OVERLAP_ALLOW) {
 		live = policy_live_run(p, job_id);
 		switch (overlap) {
@@ -540,7 +560,7 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 					continue;
 				snprintf(reason, sizeof reason, "replaced by "
 				    "the fire of %s (overlap=replace)",
-				    pj->row.spec.name);
+				    pj->name);
 				runner_kill(p->runner, pr->run.id, reason);
 			}
 			break;
@@ -552,7 +572,7 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 		goto fail;
 	return;
 fail:
-	log_warnx("%s: fire not run: %s", pj->row.spec.name, cause);
+	log_warnx("%s: fire not run: %s", pj->name, cause);
 	free(cause);
 }
 
@@ -641,17 +661,25 @@ policy_load_job(struct policy *p, int64_t job_id, int64_t after, char **cause)
 	}
 	if (pj == NULL) {
 		pj = xcalloc(1, sizeof *pj);
+		pj->id = job_id;
 		*slot = pj;
 	} else
-		store_job_row_clear(&pj->row);
-	pj->row = row;
-	if (pj->row.paused) {
+		free(pj->name);
+	pj->name = xstrdup(row.spec.name);
+	pj->version = row.version;
+	pj->paused = row.paused;
+	pj->overlap = row.spec.overlap != JOB_UNSET ? row.spec.overlap :
+	    OVERLAP_SKIP;
+	pj->jitter_ms = sched_jitter(row.spec.name,
+	    policy_def(row.spec.jitter_ms, 0));
+	if (pj->paused) {
 		sched_remove(p->sched, job_id);
-		return 0;
-	}
-	return sched_set(p->sched, job_id, pj->row.spec.schedule,
-	    pj->row.spec.timezone, sched_jitter(pj->row.spec.name,
-	    policy_def(pj->row.spec.jitter_ms, 0)), after, cause);
+		rc = 0;
+	} else
+		rc = sched_set(p->sched, job_id, row.spec.schedule,
+		    row.spec.timezone, pj->jitter_ms, after, cause);
+	store_job_row_clear(&row);
+	return rc;
 }
 
 int
@@ -730,6 +758,8 @@ policy_start(struct policy *p, char **cause)
 		}
 	}
 	store_job_rows_free(rows, n);
+	/* The full rows were only needed to schedule: return their pages. */
+	malloc_trim(0);
 
 	if (store_runs_queued(p->store, &queued, &n, cause) < 0)
 		return -1;
@@ -820,7 +850,7 @@ policy_next_at(struct policy *p, int64_t job_id)
 {
 	struct pjob	*pj = policy_job(p, job_id);
 
-	if (pj == NULL || pj->row.paused)
+	if (pj == NULL || pj->paused)
 		return -1;
 	return sched_next_at(p->sched, job_id);
 }
