@@ -38,7 +38,7 @@ trap cleanup EXIT INT TERM
 export SQCRON_SOCKET=$T/s.sock
 
 start() {
-	rm -f "$T"/x.db* "$T/log"
+	[ "${keep_db:-0}" = 1 ] || rm -f "$T"/x.db* "$T/log"
 	cat >"$T/c.conf" <<EOF
 db = x.db
 socket = s.sock
@@ -214,4 +214,8 @@ else
 fi
 cs1=$(awk '/ctxt_switches/ { n += $2 } END { print n }' "/proc/$pid/status")
 echo "  RSS $rss kB; over 60 idle seconds: $((cs1 - cs0)) context switches, system calls: $calls"
+stop
+keep_db=1 start 32
+sleep 2
+echo "  RSS after a restart with the same 10,000 jobs: $(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status") kB"
 stop
