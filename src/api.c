@@ -20,7 +20,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -33,6 +32,7 @@
 #include "policy.h"
 #include "protocol.h"
 #include "runner.h"
+#include "sched.h"
 #include "store.h"
 #include "tz.h"
 #include "xmalloc.h"
@@ -43,15 +43,6 @@
 
 #define API_RUNS_DEFAULT	100
 #define API_RUNS_MAX		100000
-
-static int64_t
-api_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* An RFC 3339 UTC string, or null for an unset time. */
 static json_t *
@@ -214,7 +205,7 @@ api_job_json(struct api *api, const struct job_row *jr)
 	struct run		 last;
 	json_t			*o;
 	char			*cause = NULL;
-	int64_t			 now = api_now(), since, stale_after;
+	int64_t			 now = sched_now(), since, stale_after;
 	int			 stale = 0;
 
 	o = json_object();
@@ -307,7 +298,7 @@ api_param_time(struct control_req *req, json_t *params, const char *key,
 		return 0;
 	}
 	if (!json_is_string(v) || tz_parse_time(json_string_value(v),
-	    api_now(), ms, &errstr) != 0) {
+	    sched_now(), ms, &errstr) != 0) {
 		control_error(req, ERR_INVALID_ARGUMENT, "\"%s\" must be a time "
 		    "(RFC 3339 or milliseconds)", key);
 		return -1;
@@ -358,7 +349,7 @@ api_audit(struct api *api, struct control_req *req, json_t *params,
 	const struct control_peer	*peer = control_req_peer(req);
 	char				*text = api_redact(params), *cause = NULL;
 
-	if (store_audit_insert(api->store, api_now(), peer->uid, peer->pid,
+	if (store_audit_insert(api->store, sched_now(), peer->uid, peer->pid,
 	    control_req_method(req), text, code == NULL ? "ok" : code, error,
 	    NULL, &cause) < 0) {
 		log_warnx("audit: cannot record %s: %s",
@@ -413,7 +404,7 @@ api_ping(struct control_req *req, json_t *params, void *arg)
 	control_reply(req, json_pack("{s:b,s:s,s:i,s:I,s:I,s:s}",
 	    "pong", 1, "version", SQCRON_VERSION, "protocol", PROTOCOL_VERSION,
 	    "pid", (json_int_t)getpid(),
-	    "uptime_ms", (json_int_t)(api_now() - api->started_at),
+	    "uptime_ms", (json_int_t)(sched_now() - api->started_at),
 	    "timezone", api->zone));
 }
 
@@ -615,7 +606,7 @@ api_job_add(struct control_req *req, json_t *params, void *arg)
 	}
 	jr.source = xstrdup("api");
 	jr.owner = control_req_peer(req)->uid;
-	if ((rc = store_job_add(api->store, &jr, api_now(), &cause)) < 0) {
+	if ((rc = store_job_add(api->store, &jr, sched_now(), &cause)) < 0) {
 		if (rc == STORE_CONSTRAINT)
 			api_fail(api, req, params, ERR_CONFLICT, "a job named "
 			    "\"%s\" exists", name);
@@ -645,7 +636,7 @@ api_job_update(struct control_req *req, json_t *params, void *arg)
 		api_fail(api, req, params, ERR_INVALID_ARGUMENT, "%s", cause);
 		goto out;
 	}
-	if ((rc = store_job_update(api->store, &jr, api_now(), &cause)) < 0) {
+	if ((rc = store_job_update(api->store, &jr, sched_now(), &cause)) < 0) {
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
@@ -665,7 +656,7 @@ api_job_remove(struct control_req *req, json_t *params, void *arg)
 
 	if (api_find_api_job(api, req, params, &jr, "remove it there") != 0)
 		return;
-	if ((rc = store_job_remove(api->store, jr.id, api_now(), &cause)) < 0) {
+	if ((rc = store_job_remove(api->store, jr.id, sched_now(), &cause)) < 0) {
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
@@ -695,7 +686,7 @@ api_job_pause(struct control_req *req, json_t *params, void *arg)
 		rc = store_job_pause(api->store, jr.id, until,
 		    "paused by request", &cause);
 	else
-		rc = store_job_resume(api->store, jr.id, api_now(), &cause);
+		rc = store_job_resume(api->store, jr.id, sched_now(), &cause);
 	if (rc < 0) {
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
@@ -834,8 +825,7 @@ api_run_list(struct control_req *req, json_t *params, void *arg)
 	size_t				 n, i;
 	int				 rc;
 
-	memset(&f, 0, sizeof f);
-	f.job_id = f.since = f.until = f.before_id = JOB_UNSET;
+	store_run_filter_init(&f);
 	f.owner = peer->admin ? JOB_UNSET : (int64_t)peer->uid;
 	f.limit = API_RUNS_DEFAULT;
 	if (api_str(req, params, "job", &job, 0) != 0 ||

@@ -95,6 +95,7 @@ struct memlimit_proc {
 	pid_t		 sid;
 	char		 state;
 	int64_t		 rss;		/* bytes */
+	int64_t		 starttime;	/* field 22, clock ticks after boot */
 	int64_t		 marker;	/* SQCRON_RUN_ID, or -1 */
 	int		 mark;
 };
@@ -920,6 +921,7 @@ memlimit_proc_stat(pid_t pid, struct memlimit_proc *p)
 	p->pgid = (pid_t)v[2];
 	p->sid = (pid_t)v[3];
 	p->rss = v[21] > 0 ? (int64_t)v[21] * page : 0;
+	p->starttime = v[19];
 	p->marker = -1;
 	p->mark = 0;
 	return 0;
@@ -1076,4 +1078,14 @@ memlimit_procs_kill(struct memlimit_procs *procs, pid_t leader,
 			count++;
 	}
 	return count;
+}
+
+int64_t
+memlimit_pid_start_time(pid_t pid)
+{
+	struct memlimit_proc	p;
+
+	if (memlimit_proc_stat(pid, &p) == -1)
+		return -1;
+	return p.starttime;
 }

@@ -64,6 +64,11 @@ void		 memlimit_procs_free(struct memlimit_procs *);
  */
 int64_t		 memlimit_procs_rss(struct memlimit_procs *, pid_t leader,
 		    int64_t run_id, size_t *n);
+/*
+ * When a process started (/proc/PID/stat field 22), or -1 if it is gone:
+ * with its pid, this tells a process from a later one that reused the pid.
+ */
+int64_t		 memlimit_pid_start_time(pid_t);
 /* Send sig to each live process of the job (as above); returns how many. */
 int		 memlimit_procs_kill(struct memlimit_procs *, pid_t leader,
 		    int64_t run_id, int sig);

@@ -37,6 +37,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "memlimit.h"
 #include "policy.h"
 #include "runner.h"
 #include "sched.h"
@@ -218,6 +219,28 @@ policy_notify(struct prun *pr)
 	}
 }
 
+/* A first attempt of a fire, every measurement unset. */
+static void
+policy_run_init(struct run *r, const struct pjob *pj, int64_t fire_at,
+    enum run_trigger trigger, enum run_state state, int64_t now)
+{
+	memset(r, 0, sizeof *r);
+	r->job_id = pj->id;
+	r->job_version = pj->version;
+	r->scheduled_at = fire_at;
+	r->trigger = trigger;
+	r->attempt = 1;
+	r->replay_of = JOB_UNSET;
+	r->state = state;
+	r->exit_code = JOB_UNSET;
+	r->queued_at = now;
+	r->started_at = r->ended_at = r->duration_ms = JOB_UNSET;
+	r->pid = r->max_rss_kb = r->user_cpu_ms = r->sys_cpu_ms = JOB_UNSET;
+	r->output_bytes = JOB_UNSET;
+	r->resolution = state == RUN_MISSED ? RESOLUTION_OPEN :
+	    RESOLUTION_NONE;
+}
+
 /*
  * Record a run that never executes (skipped, missed) and, for a missed
  * one, leave it open: it is a failure nobody has looked at.
@@ -231,21 +254,8 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 	char		*cause = NULL;
 	int		 rc;
 
-	memset(&r, 0, sizeof r);
-	r.job_id = pj->id;
-	r.job_version = pj->version;
-	r.scheduled_at = fire_at;
-	r.trigger = trigger;
-	r.attempt = 1;
-	r.replay_of = JOB_UNSET;
-	r.state = state;
-	r.exit_code = JOB_UNSET;
+	policy_run_init(&r, pj, fire_at, trigger, state, now);
 	r.reason = (char *)(uintptr_t)reason;
-	r.queued_at = now;
-	r.started_at = r.ended_at = r.duration_ms = JOB_UNSET;
-	r.pid = r.max_rss_kb = r.user_cpu_ms = r.sys_cpu_ms = JOB_UNSET;
-	r.output_bytes = JOB_UNSET;
-	r.resolution = state == RUN_MISSED ? RESOLUTION_OPEN : RESOLUTION_NONE;
 	rc = store_run_insert(p->store, &r, &cause);
 	if (rc == STORE_CONSTRAINT)
 		log_debug("%s: fire %" PRId64 " already recorded",
@@ -261,33 +271,6 @@ static int64_t
 policy_def(int64_t v, int64_t def)
 {
 	return v != JOB_UNSET ? v : def;
-}
-
-/* /proc/PID/stat field 22: when the process started, in clock ticks. */
-static int64_t
-policy_pid_start_time(pid_t pid)
-{
-	char	 path[64], buf[1024], *p;
-	FILE	*f;
-	size_t	 n;
-	long long	v;
-	int	 field;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return JOB_UNSET;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: skip past it. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return JOB_UNSET;
-	for (field = 2; field < 22 && *p != '\0'; p++)
-		if (*p == ' ')
-			field++;
-	if (sscanf(p, "%lld", &v) != 1)
-		return JOB_UNSET;
-	return v;
 }
 
 static void
@@ -386,7 +369,7 @@ policy_spawn(struct policy *p, struct prun *pr)
 	pr->run.state = RUN_RUNNING;
 	pr->run.pid = pid;
 	if (pid > 0 && store_run_start(p->store, pr->run.id, policy_now(), pid,
-	    policy_pid_start_time(pid), &cause) < 0) {
+	    memlimit_pid_start_time(pid), &cause) < 0) {
 		log_warnx("%s: run %" PRId64 ": cannot record its start: %s",
 		    pj->name, pr->run.id, cause);
 		free(cause);
@@ -457,22 +440,11 @@ policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
 	pr = xcalloc(1, sizeof *pr);
 	pr->policy = p;
 	pr->hold = hold;
-	pr->run.job_id = pj->id;
+	policy_run_init(&pr->run, pj, fire_at, trigger, queue ? RUN_QUEUED :
+	    RUN_RUNNING, now);
 	pr->run.job = xstrdup(pj->name);
-	pr->run.job_version = pj->version;
-	pr->run.scheduled_at = fire_at;
-	pr->run.trigger = trigger;
-	pr->run.attempt = 1;
-	pr->run.replay_of = JOB_UNSET;
-	pr->run.state = queue ? RUN_QUEUED : RUN_RUNNING;
-	pr->run.exit_code = JOB_UNSET;
-	pr->run.queued_at = now;
-	pr->run.started_at = queue ? JOB_UNSET : now;
-	pr->run.ended_at = pr->run.duration_ms = JOB_UNSET;
-	pr->run.pid = pr->run.max_rss_kb = JOB_UNSET;
-	pr->run.user_cpu_ms = pr->run.sys_cpu_ms = JOB_UNSET;
-	pr->run.output_bytes = JOB_UNSET;
-	pr->run.resolution = RESOLUTION_NONE;
+	if (!queue)
+		pr->run.started_at = now;
 	if ((rc = store_run_insert(p->store, &pr->run, cause)) < 0) {
 		policy_prun_free(pr);
 		if (rc == STORE_CONSTRAINT) {
@@ -708,8 +680,8 @@ policy_kill_survivor(const struct store_orphan *o)
 
 	if (o->pid <= 0)
 		return;
-	start = policy_pid_start_time((pid_t)o->pid);
-	if (start == JOB_UNSET || start != o->pid_start_time)
+	start = memlimit_pid_start_time((pid_t)o->pid);
+	if (start == -1 || start != o->pid_start_time)
 		return;		/* gone, or the pid was reused */
 	log_info("run %" PRId64 ": terminating pid %" PRId64 " left running "
 	    "by the previous sqcrond", o->run_id, o->pid);
