@@ -53,6 +53,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -96,7 +97,10 @@ struct runner_setup_error {
 
 /* Everything the child needs, prepared before fork. */
 struct runner_child {
-	char		**argv;
+	char		**argv;		/* shell -c command */
+	char		**words;	/* the command exec'd directly, or NULL */
+	const char	 *search;	/* PATH to search for words[0] */
+	char		 *pwd;		/* "PWD=", filled in by the child */
 	char		**envp;
 	size_t		  nenv;
 	const char	 *shell;
@@ -198,6 +202,7 @@ struct runner_run {
 struct runner {
 	struct event_base		*base;
 	char				*shell;
+	int				 shell_is_dash;
 	char				*path;
 	int64_t				 poll_ms;
 	struct memlimit			*ml;
@@ -386,6 +391,48 @@ runner_child_rlimit(int errfd, int resource, const char *name,
 	}
 }
 
+/*
+ * Exec a command with no shell syntax without the shell, as dash would
+ * after its fork: the same PATH search (every entry in order, an empty
+ * one meaning the current directory) and the same environment (dash adds
+ * PWD, the physical working directory, and nothing else).  It returns
+ * only when no exec succeeded: the caller then execs the shell with the
+ * command, which searches again and fails, or runs a script without #!,
+ * exactly as it always did, with its own message and exit status.
+ */
+static void
+runner_child_exec_direct(const struct runner_child *c)
+{
+	char		 file[PATH_MAX];
+	const char	*p, *end, *name = c->words[0];
+	size_t		 dlen, nlen = strlen(name);
+
+	if (getcwd(c->pwd + 4, PATH_MAX) == NULL)
+		return;
+	if (strchr(name, '/') != NULL) {
+		execve(name, c->words, c->envp);
+		return;
+	}
+	for (p = c->search; ; p = end + 1) {
+		end = strchrnul(p, ':');
+		dlen = (size_t)(end - p);
+		if (dlen == 0) {
+			p = ".";
+			dlen = 1;
+		}
+		if (dlen + 1 + nlen < sizeof file) {
+			memcpy(file, p, dlen);
+			file[dlen] = '/';
+			memcpy(file + dlen + 1, name, nlen + 1);
+			execve(file, c->words, c->envp);
+			if (errno == ENOEXEC)
+				return;	/* a script without #!: the shell's */
+		}
+		if (*end == '\0')
+			return;
+	}
+}
+
 /* The child, from fork to exec. */
 static void __attribute__((noreturn))
 runner_child(const struct runner_child *c, int in_fd, int out_fd,
@@ -476,6 +523,8 @@ runner_child(const struct runner_child *c, int in_fd, int out_fd,
 		runner_child_fail(err_fd, errno, "chdir %s", c->dir);
 
 	runner_child_closefrom(err_fd);
+	if (c->words != NULL)
+		runner_child_exec_direct(c);
 	execve(c->shell, c->argv, c->envp);
 	runner_child_fail(err_fd, errno, "execve %s", c->shell);
 }
@@ -496,6 +545,20 @@ runner_env_put(struct runner_child *c, char *entry)
 	c->envp = xreallocarray(c->envp, c->nenv + 2, sizeof *c->envp);
 	c->envp[c->nenv++] = entry;
 	c->envp[c->nenv] = NULL;
+}
+
+/* The value of NAME in the child's environment, or NULL. */
+static const char *
+runner_env_find(const struct runner_child *c, const char *name)
+{
+	size_t	 i, len = strlen(name);
+
+	for (i = 0; i < c->nenv; i++) {
+		if (strncmp(c->envp[i], name, len) == 0 &&
+		    c->envp[i][len] == '=')
+			return c->envp[i] + len + 1;
+	}
+	return NULL;
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -522,6 +585,11 @@ runner_child_clear(struct runner_child *c)
 		for (i = 0; c->argv[i] != NULL; i++)
 			free(c->argv[i]);
 		free(c->argv);
+	}
+	if (c->words != NULL) {
+		for (i = 0; c->words[i] != NULL; i++)
+			free(c->words[i]);
+		free(c->words);
 	}
 	for (i = 0; i < c->nenv; i++)
 		free(c->envp[i]);
@@ -690,6 +758,21 @@ prepared:
 		    job->replay_of);
 	}
 	runner_env_set(c, "SQCRON_FIRE_KEY", "%s@%s", r->job, at);
+
+	/*
+	 * No shell syntax, and the shell is dash: exec the command itself
+	 * (as GNU make does), one process less per run.  Not when the job
+	 * sets PWD itself: dash's treatment of it is not worth copying.
+	 */
+	if (rn->shell_is_dash && runner_env_find(c, "PWD") == NULL &&
+	    (c->words = runner_command_words(job->command)) != NULL) {
+		c->search = runner_env_find(c, "PATH");
+		if (c->search == NULL)
+			c->search = "";
+		c->pwd = xmalloc(4 + PATH_MAX);
+		memcpy(c->pwd, "PWD=", 5);
+		runner_env_put(c, c->pwd);
+	}
 	return 0;
 }
 
@@ -1633,6 +1716,84 @@ runner_cgroup_version(const struct runner *rn)
 	return memlimit_cgroup_version(rn->ml);
 }
 
+/*
+ * Commands are exec'd without the shell only when the shell is dash,
+ * whose behaviour runner_child_exec_direct reproduces.
+ */
+static int
+runner_shell_is_dash(const char *shell)
+{
+	char		*real;
+	const char	*base;
+	int		 dash;
+
+	if ((real = realpath(shell, NULL)) == NULL)
+		return 0;
+	base = strrchr(real, '/') != NULL ? strrchr(real, '/') + 1 : real;
+	dash = strcmp(base, "dash") == 0;
+	free(real);
+	return dash;
+}
+
+/*
+ * The words of a command that the shell would exec as they are: only
+ * letters, digits and _-./,:+@% in words separated by blanks, "=" except
+ * in the first word (an assignment), and a first word that is not a
+ * reserved word or a builtin of any common shell.  NULL otherwise.
+ */
+char **
+runner_command_words(const char *command)
+{
+	static const char *const shell_words[] = {
+		".", ":", "[", "[[", "alias", "bg", "bind", "break",
+		"builtin", "caller", "case", "cd", "chdir", "command",
+		"compgen", "complete", "compopt", "continue", "coproc",
+		"declare", "dirs", "disown", "do", "done", "echo", "elif",
+		"else", "enable", "esac", "eval", "exec", "exit", "export",
+		"false", "fc", "fg", "fi", "for", "function", "getopts",
+		"hash", "help", "history", "if", "in", "jobs", "kill", "let",
+		"local", "logout", "mapfile", "popd", "printf", "pushd",
+		"pwd", "read", "readarray", "readonly", "return", "select",
+		"set", "shift", "shopt", "source", "suspend", "test", "then",
+		"time", "times", "trap", "true", "type", "typeset", "ulimit",
+		"umask", "unalias", "unset", "until", "wait", "while",
+	};
+	char		**words = NULL;
+	const char	 *p, *start;
+	size_t		  n = 0, i;
+
+	for (p = command; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\t')
+			continue;
+		if (!isalnum((unsigned char)*p) && strchr("_-./,:+@%=", *p) ==
+		    NULL)
+			return NULL;
+	}
+	for (p = command; ; ) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		start = p;
+		p += strcspn(p, " \t");
+		words = xreallocarray(words, n + 2, sizeof *words);
+		words[n++] = xstrndup(start, (size_t)(p - start));
+		words[n] = NULL;
+	}
+	if (n == 0)
+		return NULL;
+	if (strchr(words[0], '=') == NULL) {
+		for (i = 0; i < sizeof shell_words / sizeof shell_words[0]; i++)
+			if (strcmp(words[0], shell_words[i]) == 0)
+				break;
+		if (i == sizeof shell_words / sizeof shell_words[0])
+			return words;
+	}
+	for (i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+	return NULL;
+}
+
 struct runner *
 runner_new(struct event_base *base, const struct runner_config *cfg,
     char **cause)
@@ -1642,6 +1803,7 @@ runner_new(struct event_base *base, const struct runner_config *cfg,
 	rn = xcalloc(1, sizeof *rn);
 	rn->base = base;
 	rn->shell = xstrdup(cfg->shell != NULL ? cfg->shell : RUNNER_SHELL);
+	rn->shell_is_dash = runner_shell_is_dash(rn->shell);
 	rn->path = xstrdup(cfg->path != NULL ? cfg->path : RUNNER_PATH);
 	rn->poll_ms = cfg->memory_poll_ms > 0 ? cfg->memory_poll_ms :
 	    RUNNER_POLL_MS;

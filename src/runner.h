@@ -106,6 +106,11 @@ size_t		 runner_count(const struct runner *);
 const char	*runner_memory_mode(const struct runner *);
 /* 1 or 2 when runs get a cgroup, 0 when the watchdog enforces memory. */
 int		 runner_cgroup_version(const struct runner *);
+/*
+ * The argv of a command with no shell syntax, which runs are exec'd with
+ * directly when the shell is dash; NULL when the shell must parse it.
+ */
+char		**runner_command_words(const char *);
 /* "SIGSEGV" for SIGSEGV, "SIGRTMIN+3", or "unknown signal". */
 const char	*runner_signal_name(int);
 

@@ -296,6 +296,72 @@ env_get(const char *out, const char *name, char *buf, size_t len)
 	return NULL;
 }
 
+/* Which commands are exec'd without the shell, and their words. */
+static void
+test_command_words(void)
+{
+	static const struct {
+		const char	*command;
+		const char	*words;	/* joined by "|"; NULL: the shell */
+	} t[] = {
+		{ "/usr/bin/backup --dest=/srv/b", "/usr/bin/backup|--dest=/srv/b" },
+		{ "  run-parts\t/etc/cron.daily  ", "run-parts|/etc/cron.daily" },
+		{ "tar czf /b/x.tgz a,b:c@d%e+f_g", "tar|czf|/b/x.tgz|a,b:c@d%e+f_g" },
+		{ "./local.sh", "./local.sh" },
+		{ "", NULL },
+		{ "   ", NULL },
+		{ "FOO=1 cmd", NULL },		/* an assignment */
+		{ "echo hi", NULL },		/* builtins */
+		{ "true", NULL },
+		{ "cd /tmp", NULL },
+		{ "exec prog", NULL },
+		{ "if", NULL },			/* reserved words */
+		{ "while x", NULL },
+		{ "ls *.log", NULL },		/* expansion and syntax */
+		{ "ls a?", NULL },
+		{ "ls [ab]", NULL },
+		{ "echo $HOME", NULL },
+		{ "a `b`", NULL },
+		{ "a 'b c'", NULL },
+		{ "a \"b\"", NULL },
+		{ "a\\ b", NULL },
+		{ "a; b", NULL },
+		{ "a && b", NULL },
+		{ "a | b", NULL },
+		{ "a > f", NULL },
+		{ "a < f", NULL },
+		{ "(a)", NULL },
+		{ "{ a; }", NULL },
+		{ "a # comment", NULL },
+		{ "~/bin/x", NULL },
+		{ "! a", NULL },
+		{ "a\nb", NULL },
+		{ "a ^b", NULL },
+		{ "caf\xc3\xa9", NULL },	/* not ASCII: the shell decides */
+	};
+	char	**w, joined[256];
+	size_t	  i, j, len;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		w = runner_command_words(t[i].command);
+		joined[0] = '\0';
+		for (j = 0, len = 0; w != NULL && w[j] != NULL; j++) {
+			len += (size_t)snprintf(joined + len, sizeof joined -
+			    len, "%s%s", j > 0 ? "|" : "", w[j]);
+			if (len >= sizeof joined)
+				BAIL_OUT("words too long");
+		}
+		if (t[i].words == NULL)
+			ok(w == NULL, "shell: \"%s\"", t[i].command);
+		else
+			is(joined, t[i].words, "direct: \"%s\"",
+			    t[i].command);
+		for (j = 0; w != NULL && w[j] != NULL; j++)
+			free(w[j]);
+		free(w);
+	}
+}
+
 static void
 test_basic(void)
 {
@@ -1097,6 +1163,7 @@ main(int argc, char **argv)
 	} else
 		skip(1, "no cgroup to leave stale");
 	free(stale);
+	test_command_words();
 	test_basic();
 	test_timeouts();
 	test_signals(cg);
