@@ -25,7 +25,6 @@
 #include "api.h"
 #include "config.h"
 #include "control.h"
-#include "cronexpr.h"
 #include "job.h"
 #include "jobspec.h"
 #include "log.h"
@@ -171,32 +170,6 @@ api_spec_json(json_t *o, const struct job_spec *js)
 	}
 }
 
-/*
- * The longest gap between consecutive fires over the next 50, as an
- * estimate of the schedule's period (for staleness); 0 when unknown.
- */
-static int64_t
-api_longest_gap(const struct job_spec *js, const struct tz *tz, int64_t now)
-{
-	struct cronexpr	 ce;
-	char		 err[CRONEXPR_ERRLEN];
-	int64_t		 t = now / 1000, next, gap = 0;
-	int		 i;
-
-	if (cronexpr_parse(&ce, js->schedule, err, sizeof err) != 0)
-		return 0;
-	if (cronexpr_next(&ce, tz, t, &t) != 0)
-		return 0;
-	for (i = 0; i < 50; i++) {
-		if (cronexpr_next(&ce, tz, t, &next) != 0)
-			break;
-		if (next - t > gap)
-			gap = next - t;
-		t = next;
-	}
-	return gap * 1000;
-}
-
 /* JOB: every option plus the job's state (DESIGN.md section 8). */
 static json_t *
 api_job_json(struct api *api, const struct job_row *jr)
@@ -252,7 +225,7 @@ api_job_json(struct api *api, const struct job_row *jr)
 			since = jr->created_at;
 		stale_after = jr->spec.stale_after_ms != JOB_UNSET ?
 		    jr->spec.stale_after_ms :
-		    2 * api_longest_gap(&jr->spec, api->tz, now);
+		    2 * policy_period(api->policy, jr->id);
 		stale = stale_after > 0 && now - since > stale_after;
 	}
 	json_object_set_new(o, "stale", json_boolean(stale));

@@ -737,7 +737,12 @@ memlimit_cg_new(struct memlimit *ml, int64_t run_id, int64_t limit,
 			}
 		}
 	}
-	if (ml->version == 1)
+	/*
+	 * Without a limit the cgroup only measures (peak, and the oom_kill
+	 * count of a kernel OOM kill, read at the end): no live event, which
+	 * would cost four system calls and a descriptor a run.
+	 */
+	if (ml->version == 1 && limit > 0)
 		memlimit_cg_v1_event(cg);
 	return cg;
 

@@ -94,6 +94,14 @@ struct policy {
 	int			 nrunning;
 	int			 nqueued;
 	int			 stopping;
+	/*
+	 * The fires of one scheduler wake-up are recorded in one transaction
+	 * and spawned after its commit (a burst of 1,000 commits once, not
+	 * 2,000 times); pending holds them meanwhile.
+	 */
+	int			 batching;
+	struct prun_list	 pending;
+	int			 npending;
 	struct event		*ev_shutdown;
 	void			(*shutdown_done)(void *);
 	void			*shutdown_arg;
@@ -103,6 +111,8 @@ static void	policy_fire_cb(int64_t, int64_t, uint64_t, int64_t, void *);
 static void	policy_clock_cb(int64_t, void *);
 static void	policy_run_done_cb(const struct runner_result *, void *);
 static void	policy_start_queued(struct policy *);
+static void	policy_batch_cb(int, void *);
+static int	policy_slots_full(const struct policy *);
 
 static int64_t
 policy_now(void)
@@ -148,12 +158,14 @@ policy_new(struct event_base *base, struct store *store,
 	p->tz = tz;
 	TAILQ_INIT(&p->running);
 	TAILQ_INIT(&p->queue);
+	TAILQ_INIT(&p->pending);
 	p->sched = sched_new(base, tz, policy_fire_cb, policy_clock_cb, p,
 	    cause);
 	if (p->sched == NULL) {
 		free(p);
 		return NULL;
 	}
+	sched_set_batch_cb(p->sched, policy_batch_cb);
 	return p;
 }
 
@@ -388,6 +400,13 @@ policy_job_running(struct policy *p, int64_t job_id)
 	return 0;
 }
 
+/* Are max_running runs executing or about to (recorded in a batch)? */
+static int
+policy_slots_full(const struct policy *p)
+{
+	return p->nrunning + p->npending >= p->conf->max_running;
+}
+
 /*
  * Start queued runs, oldest fire first, while there are free slots; a
  * run held for overlap=queue waits until its job's run has ended.
@@ -399,7 +418,7 @@ policy_start_queued(struct policy *p)
 
 	for (pr = TAILQ_FIRST(&p->queue); pr != NULL; pr = next) {
 		next = TAILQ_NEXT(pr, entry);
-		if (p->stopping || p->nrunning >= p->conf->max_running)
+		if (p->stopping || policy_slots_full(p))
 			return;
 		if (pr->hold && policy_job_running(p, pr->run.job_id))
 			continue;
@@ -436,7 +455,7 @@ policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
 	struct prun	*pr;
 	int		 queue, rc;
 
-	queue = hold || p->stopping || p->nrunning >= p->conf->max_running;
+	queue = hold || p->stopping || policy_slots_full(p);
 	pr = xcalloc(1, sizeof *pr);
 	pr->policy = p;
 	pr->hold = hold;
@@ -457,9 +476,76 @@ policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
 	pj->nlive++;
 	if (queue)
 		policy_enqueue(p, pr);
-	else
+	else if (p->batching) {
+		TAILQ_INSERT_TAIL(&p->pending, pr, entry);
+		p->npending++;
+	} else
 		policy_spawn(p, pr);
 	return pr;
+}
+
+/* Start a batch of fires; without one (busy store) each commits alone. */
+static void
+policy_batch_begin(struct policy *p)
+{
+	char	*cause = NULL;
+
+	if (store_begin(p->store, &cause) == 0)
+		p->batching = 1;
+	else {
+		log_debug("fires recorded one by one: %s", cause);
+		free(cause);
+	}
+}
+
+/* Commit the batch, then start its runs (their starts in one commit). */
+static void
+policy_batch_end(struct policy *p)
+{
+	struct pjob	*pj;
+	struct prun	*pr;
+	char		*cause = NULL;
+	int		 grouped;
+
+	if (!p->batching)
+		return;
+	p->batching = 0;
+	if (store_commit(p->store, &cause) < 0) {
+		log_warnx("%d fires not run: cannot record them: %s",
+		    p->npending, cause);
+		free(cause);
+		while ((pr = TAILQ_FIRST(&p->pending)) != NULL) {
+			TAILQ_REMOVE(&p->pending, pr, entry);
+			if ((pj = policy_job(p, pr->run.job_id)) != NULL)
+				pj->nlive--;
+			policy_prun_free(pr);
+		}
+		p->npending = 0;
+		return;
+	}
+	if (TAILQ_EMPTY(&p->pending))
+		return;
+	grouped = store_begin(p->store, NULL) == 0;
+	while ((pr = TAILQ_FIRST(&p->pending)) != NULL) {
+		TAILQ_REMOVE(&p->pending, pr, entry);
+		p->npending--;
+		policy_spawn(p, pr);
+	}
+	if (grouped && store_commit(p->store, &cause) < 0) {
+		log_warnx("cannot record the start of runs: %s", cause);
+		free(cause);
+	}
+}
+
+static void
+policy_batch_cb(int end, void *arg)
+{
+	struct policy	*p = arg;
+
+	if (end)
+		policy_batch_end(p);
+	else
+		policy_batch_begin(p);
 }
 
 /* The newest live run of a job, or NULL. */
@@ -472,6 +558,9 @@ policy_live_run(struct policy *p, int64_t job_id)
 		if (pr->run.job_id == job_id)
 			found = pr;
 	TAILQ_FOREACH(pr, &p->queue, entry)
+		if (pr->run.job_id == job_id)
+			found = pr;
+	TAILQ_FOREACH(pr, &p->pending, entry)
 		if (pr->run.job_id == job_id)
 			found = pr;
 	return found;
@@ -506,6 +595,16 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 		return;
 	}
 
+	/* A second fire of a job in one batch: its first run starts first. */
+	if (pj->nlive > 0 && p->batching) {
+		TAILQ_FOREACH(pr, &p->pending, entry)
+			if (pr->run.job_id == job_id)
+				break;
+		if (pr != NULL) {
+			policy_batch_end(p);
+			policy_batch_begin(p);
+		}
+	}
 	overlap = pj->overlap;
 	if (pj->nlive > 0 && overlap != OVERLAP_ALLOW) {
 		live = policy_live_run(p, job_id);
@@ -825,6 +924,16 @@ policy_next_at(struct policy *p, int64_t job_id)
 	if (pj == NULL || pj->paused)
 		return -1;
 	return sched_next_at(p->sched, job_id);
+}
+
+int64_t
+policy_period(struct policy *p, int64_t job_id)
+{
+	struct pjob	*pj = policy_job(p, job_id);
+
+	if (pj == NULL || pj->paused)
+		return 0;
+	return sched_period(p->sched, job_id);
 }
 
 int

@@ -48,6 +48,8 @@ void		 policy_unwait(struct policy *, int64_t run_id,
 		    policy_done_cb, void *arg);
 /* The next fire of a job (ms), or -1 (paused, @reboot, unknown). */
 int64_t		 policy_next_at(struct policy *, int64_t job_id);
+/* sched_period of a scheduled job; 0 when paused or not scheduled. */
+int64_t		 policy_period(struct policy *, int64_t job_id);
 /* Runs executing, and runs waiting for a slot. */
 int		 policy_running(struct policy *);
 int		 policy_queued(struct policy *);

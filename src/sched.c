@@ -61,6 +61,7 @@ struct sched_entry {
 	const struct tz		*tz;
 	int64_t			 jitter_ms;
 	int64_t			 fire_at;	/* next fire instant, or -1 */
+	int64_t			 period_ms;	/* sched_period, 0: not yet */
 	size_t			 heap_idx;	/* or SIZE_MAX: not queued */
 	int			 removed;	/* removed during its callback */
 	struct sched_entry	*hnext;		/* hash chain */
@@ -71,6 +72,7 @@ struct sched {
 	const struct tz		*default_tz;
 	sched_fire_cb		 fire_cb;
 	sched_clock_cb		 clock_cb;
+	sched_batch_cb		 batch_cb;
 	void			*arg;
 	int			 tfd;
 	struct event		*ev;
@@ -290,6 +292,7 @@ sched_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct sched_entry	*e;
 	uint64_t		 expirations;
 	int64_t			 now, mono, delta;
+	int			 due;
 
 	if (read(fd, &expirations, sizeof expirations) == -1) {
 		if (errno == ECANCELED) {
@@ -304,12 +307,23 @@ sched_timer_cb(evutil_socket_t fd, short what, void *arg)
 			log_warn("timerfd read");
 	}
 	now = sched_clock_ms(CLOCK_REALTIME);
+	due = s->nheap > 0 && sched_start_at(s->heap[0]) <= now;
+	if (due && s->batch_cb != NULL)
+		s->batch_cb(0, s->arg);
 	while (s->nheap > 0 && sched_start_at(s->heap[0]) <= now) {
 		e = s->heap[0];
 		sched_heap_remove(s, e);
 		sched_fire_entry(s, e, now);
 	}
+	if (due && s->batch_cb != NULL)
+		s->batch_cb(1, s->arg);
 	sched_arm(s);
+}
+
+void
+sched_set_batch_cb(struct sched *s, sched_batch_cb cb)
+{
+	s->batch_cb = cb;
 }
 
 struct sched *
@@ -417,6 +431,7 @@ sched_set(struct sched *s, int64_t job_id, const char *schedule,
 		s->count++;
 	} else
 		sched_heap_remove(s, e);
+	e->period_ms = 0;
 	e->ce = ce;
 	e->tz = tz;
 	e->jitter_ms = jitter_ms > 0 ? jitter_ms : 0;
@@ -459,6 +474,30 @@ sched_next_at(const struct sched *s, int64_t job_id)
 	while (e != NULL && e->job_id != job_id)
 		e = e->hnext;
 	return e != NULL ? e->fire_at : -1;
+}
+
+int64_t
+sched_period(struct sched *s, int64_t job_id)
+{
+	struct sched_entry	*e;
+	int64_t			 t, next, gap = 0;
+	int			 i;
+
+	e = *sched_slot(s, job_id);
+	if (e == NULL || e->fire_at == -1)
+		return 0;
+	if (e->period_ms != 0)
+		return e->period_ms;
+	t = e->fire_at / 1000;
+	for (i = 0; i < 50; i++) {
+		if (cronexpr_next(&e->ce, e->tz, t, &next) != 0)
+			break;
+		if (next - t > gap)
+			gap = next - t;
+		t = next;
+	}
+	e->period_ms = gap * 1000;
+	return e->period_ms;
 }
 
 size_t

@@ -26,9 +26,16 @@ typedef void	(*sched_fire_cb)(int64_t job_id, int64_t fire_at,
 /* The wall clock was set (stepped); delta is new minus expected, in ms. */
 typedef void	(*sched_clock_cb)(int64_t delta, void *arg);
 
+/*
+ * Around the fires of one wake-up: end 0 before the first, 1 after the
+ * last (the caller may group their records in one transaction).
+ */
+typedef void	(*sched_batch_cb)(int end, void *arg);
+
 struct sched	*sched_new(struct event_base *, const struct tz *,
 		    sched_fire_cb, sched_clock_cb, void *arg, char **cause);
 void		 sched_free(struct sched *);
+void		 sched_set_batch_cb(struct sched *, sched_batch_cb);
 
 /*
  * (Re)schedule a job: its fires strictly after `after` (ms), started
@@ -43,6 +50,12 @@ int		 sched_set(struct sched *, int64_t job_id, const char *schedule,
 void		 sched_remove(struct sched *, int64_t job_id);
 /* The next scheduled fire instant of a job (ms), or -1. */
 int64_t		 sched_next_at(const struct sched *, int64_t job_id);
+/*
+ * The longest gap between a job's next 50 fires, in its own zone (ms): an
+ * estimate of its period, for staleness.  0 when it has no next fire.
+ * Computed once per schedule and kept.
+ */
+int64_t		 sched_period(struct sched *, int64_t job_id);
 /* Number of scheduled jobs. */
 size_t		 sched_count(const struct sched *);
 /* A fixed delay in [0, max) derived from the job's name (FNV-1a). */
