@@ -83,6 +83,7 @@
 #define RUNNER_DRAIN_GRACE_MS	1000
 #define RUNNER_KILL_GRACE_MS	10000
 #define RUNNER_OUTPUT_MAX	(256 * 1024)
+#define RUNNER_BOOST		5	/* niceness below the jobs' */
 #define RUNNER_POLL_MS		100
 #define RUNNER_POLL_MIN_MS	10
 #define RUNNER_SHELL		"/bin/sh"
@@ -203,6 +204,8 @@ struct runner {
 	struct event_base		*base;
 	char				*shell;
 	int				 shell_is_dash;
+	int				 job_nice;	/* jobs' default */
+	int				 boosted;	/* we are below it */
 	char				*path;
 	int64_t				 poll_ms;
 	struct memlimit			*ml;
@@ -645,6 +648,9 @@ runner_prepare_limits(struct runner_run *r, const struct runner_job *job,
 	if (job->nice != JOB_NICE_UNSET) {
 		c->set_nice = 1;
 		c->nice = job->nice;
+	} else if (r->rn->boosted) {
+		c->set_nice = 1;	/* not the daemon's own priority */
+		c->nice = r->rn->job_nice;
 	}
 }
 
@@ -1717,6 +1723,41 @@ runner_cgroup_version(const struct runner *rn)
 }
 
 /*
+ * The supervisor before its jobs.  In a burst of fires the daemon, which
+ * starts them one after the other, competed as an equal with every job it
+ * had already started (each job is a session, so an autogroup of its
+ * own): it spent as long waiting for a CPU as running.  As root, it runs
+ * at niceness RUNNER_BOOST below what it was started with, and its
+ * session (when it leads one: detached, or a systemd service) gets the
+ * same autogroup niceness.  Jobs still get the niceness sqcrond was
+ * started with, or their own nice option.
+ */
+static void
+runner_boost(struct runner *rn)
+{
+	char	 value[16];
+	int	 fd, len;
+
+	errno = 0;
+	rn->job_nice = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0 || geteuid() != 0)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, rn->job_nice - RUNNER_BOOST) == -1) {
+		log_debug("setpriority: %s", strerror(errno));
+		return;
+	}
+	rn->boosted = 1;
+	if (getsid(0) != getpid())
+		return;		/* not our session (sqcrond -f in a terminal) */
+	len = snprintf(value, sizeof value, "%d", -RUNNER_BOOST);
+	if ((fd = open("/proc/self/autogroup", O_WRONLY|O_CLOEXEC)) == -1)
+		return;		/* no autogroups in this kernel */
+	if (write(fd, value, (size_t)len) != len)
+		log_debug("/proc/self/autogroup: %s", strerror(errno));
+	close(fd);
+}
+
+/*
  * Commands are exec'd without the shell only when the shell is dash,
  * whose behaviour runner_child_exec_direct reproduces.
  */
@@ -1804,6 +1845,7 @@ runner_new(struct event_base *base, const struct runner_config *cfg,
 	rn->base = base;
 	rn->shell = xstrdup(cfg->shell != NULL ? cfg->shell : RUNNER_SHELL);
 	rn->shell_is_dash = runner_shell_is_dash(rn->shell);
+	runner_boost(rn);
 	rn->path = xstrdup(cfg->path != NULL ? cfg->path : RUNNER_PATH);
 	rn->poll_ms = cfg->memory_poll_ms > 0 ? cfg->memory_poll_ms :
 	    RUNNER_POLL_MS;

@@ -76,5 +76,17 @@ is "$log" "mine x=1 --y=2 a,b:c@d%%e" "PATH from the job's env is searched, word
 run_job builtin 'echo  two  spaces'
 is "$log" "two spaces" "builtins still run in the shell"
 
+# The supervisor runs at a higher priority than its jobs (as root), and
+# jobs get the niceness sqcrond was started with, or their own.
+run_job nice "awk '{ print \$19 }' /proc/self/stat"
+is "$log" "0" "a job runs at the niceness sqcrond was started with"
+run_job nice7 "awk '{ print \$19 }' /proc/self/stat" --nice 7
+is "$log" "7" "or at its own nice option"
+if [ "$(id -u)" = 0 ]; then
+	is "$(awk '{ print $19 }' "/proc/$daemon_pid/stat")" "-5" "sqcrond itself runs 5 below (root)"
+else
+	skip "not root: sqcrond cannot raise its priority"
+fi
+
 stop_daemon
 done_testing
