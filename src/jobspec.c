@@ -169,6 +169,30 @@ bad:
 	return -1;
 }
 
+int
+jobspec_exit_in(const char *list, int status)
+{
+	const char	*s = list;
+	char		*end;
+	long		 lo, hi;
+
+	if (s == NULL || status < 0)
+		return 0;
+	while (*s != '\0') {
+		lo = hi = strtol(s, &end, 10);
+		if (end == s)
+			return 0;
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		if (status >= lo && status <= hi)
+			return 1;
+		if (*end != ',')
+			return 0;
+		s = end + 1;
+	}
+	return 0;
+}
+
 static int
 jobspec_check_urls(const char *s, const char **why)
 {

@@ -47,5 +47,7 @@ int		 jobspec_get(const struct job_spec *, const char *key, char *,
 		    size_t);
 /* A complete job: name, schedule and command present and valid. */
 int		 jobspec_check(const struct job_spec *, char **cause);
+/* Is status in an exit list such as no_retry_exit ("2,64-78")? */
+int		 jobspec_exit_in(const char *list, int status);
 
 #endif

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jobspec.h"
 #include "log.h"
 #include "memlimit.h"
 #include "policy.h"
@@ -47,6 +48,7 @@
 
 /* A fire this late at wake-up (beyond its jitter) is missed, not run. */
 #define POLICY_LATE_MS		2000
+#define POLICY_BACKOFF_MAX_MS	(3600 * 1000)	/* backoff_max unset */
 #define POLICY_NBUCKETS		1024
 
 struct pwaiter {
@@ -65,6 +67,18 @@ struct prun {
 	TAILQ_ENTRY(prun)	 entry;		/* live or queue list */
 };
 TAILQ_HEAD(prun_list, prun);
+
+/* A retry waiting for its backoff: the failed attempt stays "retrying". */
+struct pretry {
+	struct policy		*policy;
+	int64_t			 failed_id;	/* the attempt that failed */
+	int64_t			 job_id;
+	int64_t			 scheduled_at;	/* of the fire */
+	int			 attempt;	/* the retry's */
+	struct event		*ev;
+	TAILQ_ENTRY(pretry)	 entry;
+};
+TAILQ_HEAD(pretry_list, pretry);
 
 /*
  * What a fire needs to know of a job without asking the store; the rest
@@ -102,6 +116,7 @@ struct policy {
 	int			 batching;
 	struct prun_list	 pending;
 	int			 npending;
+	struct pretry_list	 retries;
 	struct event		*ev_shutdown;
 	void			(*shutdown_done)(void *);
 	void			*shutdown_arg;
@@ -112,6 +127,7 @@ static void	policy_clock_cb(int64_t, void *);
 static void	policy_run_done_cb(const struct runner_result *, void *);
 static void	policy_start_queued(struct policy *);
 static void	policy_batch_cb(int, void *);
+static void	policy_retry_free(struct pretry *);
 static int	policy_slots_full(const struct policy *);
 
 static int64_t
@@ -159,6 +175,7 @@ policy_new(struct event_base *base, struct store *store,
 	TAILQ_INIT(&p->running);
 	TAILQ_INIT(&p->queue);
 	TAILQ_INIT(&p->pending);
+	TAILQ_INIT(&p->retries);
 	p->sched = sched_new(base, tz, policy_fire_cb, policy_clock_cb, p,
 	    cause);
 	if (p->sched == NULL) {
@@ -187,6 +204,7 @@ policy_free(struct policy *p)
 {
 	struct pjob	*pj, *next;
 	struct prun	*pr;
+	struct pretry	*rt;
 	size_t		 i;
 
 	if (p == NULL)
@@ -198,6 +216,11 @@ policy_free(struct policy *p)
 	while ((pr = TAILQ_FIRST(&p->queue)) != NULL) {
 		TAILQ_REMOVE(&p->queue, pr, entry);
 		policy_prun_free(pr);
+	}
+	/* Waiting retries stay "retrying" in the store for the next start. */
+	while ((rt = TAILQ_FIRST(&p->retries)) != NULL) {
+		TAILQ_REMOVE(&p->retries, rt, entry);
+		policy_retry_free(rt);
 	}
 	for (i = 0; i < POLICY_NBUCKETS; i++) {
 		for (pj = p->jobs[i]; pj != NULL; pj = next) {
@@ -450,7 +473,8 @@ policy_enqueue(struct policy *p, struct prun *pr)
  */
 static struct prun *
 policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
-    enum run_trigger trigger, int hold, int64_t now, char **cause)
+    enum run_trigger trigger, int attempt, int hold, int64_t now,
+    char **cause)
 {
 	struct prun	*pr;
 	int		 queue, rc;
@@ -461,6 +485,7 @@ policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
 	pr->hold = hold;
 	policy_run_init(&pr->run, pj, fire_at, trigger, queue ? RUN_QUEUED :
 	    RUN_RUNNING, now);
+	pr->run.attempt = attempt;
 	pr->run.job = xstrdup(pj->name);
 	if (!queue)
 		pr->run.started_at = now;
@@ -638,13 +663,158 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 		}
 	}
 	/* overlap=queue: wait behind the live run, whatever the slots. */
-	if (policy_new_run(p, pj, fire_at, TRIGGER_SCHEDULE,
+	if (policy_new_run(p, pj, fire_at, TRIGGER_SCHEDULE, 1,
 	    overlap == OVERLAP_QUEUE && pj->nlive > 0, now, &cause) == NULL)
 		goto fail;
 	return;
 fail:
 	log_warnx("%s: fire not run: %s", pj->name, cause);
 	free(cause);
+}
+
+/*
+ * The delay before retrying a fire whose attempt `failed` failed:
+ * backoff doubled for each earlier attempt, capped at backoff_max, then
+ * +-10% so that jobs failing together do not retry together.
+ */
+static int64_t
+policy_retry_delay(int64_t backoff, int64_t backoff_max, int failed,
+    int jitter)
+{
+	int64_t	d = backoff;
+	int	i;
+
+	for (i = 1; i < failed && d < backoff_max; i++)
+		d *= 2;
+	if (d > backoff_max)
+		d = backoff_max;
+	if (jitter)
+		d += d * ((int64_t)arc4random_uniform(2001) - 1000) / 10000;
+	return d;
+}
+
+/*
+ * Is this ended attempt retried?  Failures that are the job's own
+ * (failed, timeout, oom, crashed, spawn_error) while attempts remain and
+ * its exit status is not final.  Never killed (someone asked), lost (the
+ * daemon died: look first), missed or skipped, nor replays.
+ */
+static int
+policy_retry_wanted(const struct policy *p, const struct run *r,
+    const struct job_spec *js)
+{
+	int64_t	retries = policy_def(js->retries, p->conf->retries);
+
+	switch (r->state) {
+	case RUN_FAILED:
+	case RUN_TIMEOUT:
+	case RUN_OOM:
+	case RUN_CRASHED:
+	case RUN_SPAWN_ERROR:
+		break;
+	default:
+		return 0;
+	}
+	if (r->trigger == TRIGGER_REPLAY || r->attempt > retries)
+		return 0;
+	if (r->exit_code != JOB_UNSET && jobspec_exit_in(js->no_retry_exit,
+	    (int)r->exit_code))
+		return 0;
+	return 1;
+}
+
+static void
+policy_retry_free(struct pretry *rt)
+{
+	if (rt->ev != NULL)
+		event_free(rt->ev);
+	free(rt);
+}
+
+/* The backoff is over: record the retry as a new attempt of the fire. */
+static void
+policy_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pretry	*rt = arg;
+	struct policy	*p = rt->policy;
+	struct pjob	*pj = policy_job(p, rt->job_id);
+	struct prun	*pr = NULL;
+	char		*cause = NULL;
+
+	(void)fd;
+	(void)what;
+	TAILQ_REMOVE(&p->retries, rt, entry);
+	if (pj == NULL || pj->paused)
+		xasprintf(&cause, "the job is %s", pj == NULL ? "removed" :
+		    "paused");
+	else {
+		/* Behind a live run of the job, whatever the overlap rule. */
+		pr = policy_new_run(p, pj, rt->scheduled_at, TRIGGER_RETRY,
+		    rt->attempt, pj->nlive > 0, policy_now(), &cause);
+	}
+	if (pr != NULL) {
+		if (store_fire_supersede(p->store, rt->job_id,
+		    rt->scheduled_at, pr->run.id, NULL, NULL) < 0)
+			log_warnx("run %" PRId64 ": cannot mark it superseded",
+			    rt->failed_id);
+	} else {
+		/* Nothing more happens by itself: it needs attention. */
+		log_info("run %" PRId64 ": not retried: %s", rt->failed_id,
+		    cause);
+		store_run_set_resolution(p->store, rt->failed_id,
+		    RESOLUTION_OPEN, NULL);
+	}
+	free(cause);
+	policy_retry_free(rt);
+}
+
+/* Retry the fire of failed run r in delay_ms. */
+static void
+policy_retry_arm(struct policy *p, const struct run *r, int64_t delay_ms)
+{
+	struct pretry	*rt;
+	struct timeval	 tv;
+
+	if (delay_ms < 0)
+		delay_ms = 0;
+	rt = xcalloc(1, sizeof *rt);
+	rt->policy = p;
+	rt->failed_id = r->id;
+	rt->job_id = r->job_id;
+	rt->scheduled_at = r->scheduled_at;
+	rt->attempt = r->attempt + 1;
+	rt->ev = evtimer_new(p->base, policy_retry_cb, rt);
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
+	evtimer_add(rt->ev, &tv);
+	TAILQ_INSERT_TAIL(&p->retries, rt, entry);
+}
+
+/*
+ * Decide on a retry of an ended attempt before it is recorded: when one
+ * follows, the attempt's resolution is "retrying" and the retry is armed.
+ */
+static void
+policy_retry_maybe(struct policy *p, struct run *r)
+{
+	struct job_row	 row;
+	int64_t		 delay;
+
+	if (!run_state_is_failure(r->state) || r->state == RUN_MISSED)
+		return;
+	if (store_job_get_id(p->store, r->job_id, &row, NULL) < 0)
+		return;
+	if (row.removed_at == JOB_UNSET && !row.paused &&
+	    policy_retry_wanted(p, r, &row.spec)) {
+		delay = policy_retry_delay(policy_def(row.spec.backoff_ms,
+		    p->conf->backoff_ms), policy_def(row.spec.backoff_max_ms,
+		    POLICY_BACKOFF_MAX_MS), r->attempt, 1);
+		r->resolution = RESOLUTION_RETRYING;
+		policy_retry_arm(p, r, delay);
+		log_info("%s: run %" PRId64 ": attempt %d in %" PRId64 " ms",
+		    r->job, r->id, r->attempt + 1, delay);
+	}
+	store_job_row_clear(&row);
 }
 
 /* The runner's report: complete the record, then start what waits. */
@@ -676,6 +846,8 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 	pr->run.output_bytes = res->output_bytes;
 	pr->run.resolution = run_state_is_failure(res->state) ?
 	    RESOLUTION_OPEN : RESOLUTION_NONE;
+	if (!p->stopping)
+		policy_retry_maybe(p, &pr->run);
 	memset(&out, 0, sizeof out);
 	out.head = (char *)(uintptr_t)res->output;
 	out.head_len = res->output != NULL ? res->output_len : 0;
@@ -789,6 +961,39 @@ policy_kill_survivor(const struct store_orphan *o)
 		(void)kill((pid_t)o->pid, SIGKILL);
 }
 
+/*
+ * Retries that were waiting when the previous sqcrond stopped: each is
+ * due its backoff after its failed attempt ended (no jitter this time),
+ * at once if that moment passed while sqcrond was down.
+ */
+static int
+policy_start_retries(struct policy *p, int64_t now, char **cause)
+{
+	struct run	*runs = NULL;
+	struct job_row	 row;
+	size_t		 n, i;
+	int64_t		 due;
+
+	if (store_runs_retrying(p->store, &runs, &n, cause) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		due = runs[i].ended_at != JOB_UNSET ? runs[i].ended_at : now;
+		if (store_job_get_id(p->store, runs[i].job_id, &row,
+		    NULL) == 0) {
+			due += policy_retry_delay(policy_def(row.spec.backoff_ms,
+			    p->conf->backoff_ms),
+			    policy_def(row.spec.backoff_max_ms,
+			    POLICY_BACKOFF_MAX_MS), runs[i].attempt, 0);
+			store_job_row_clear(&row);
+		}
+		policy_retry_arm(p, &runs[i], due - now);
+	}
+	if (n > 0)
+		log_info("%zu retries waiting again", n);
+	store_runs_free(runs, n);
+	return 0;
+}
+
 int
 policy_start(struct policy *p, char **cause)
 {
@@ -846,6 +1051,8 @@ policy_start(struct policy *p, char **cause)
 	store_runs_free(queued, n);
 	if (p->nqueued > 0)
 		log_info("%d queued runs waiting again", p->nqueued);
+	if (policy_start_retries(p, now, cause) < 0)
+		return -1;
 	policy_start_queued(p);
 	return 0;
 }
@@ -872,7 +1079,7 @@ policy_trigger(struct policy *p, int64_t job_id, policy_done_cb done,
 	for (i = 0; i < 5 && pr == NULL; i++) {
 		free(*cause);
 		*cause = NULL;
-		pr = policy_new_run(p, pj, now + i, TRIGGER_MANUAL, 0, now,
+		pr = policy_new_run(p, pj, now + i, TRIGGER_MANUAL, 1, 0, now,
 		    cause);
 	}
 	if (pr == NULL)

@@ -246,6 +246,9 @@
 #define SQL_RUNS_QUEUED \
 	RUN_SELECT " WHERE r.state IN ('queued', 'running') " \
 	"AND r.state = 'queued' ORDER BY r.scheduled_at, r.id"
+/* Failed attempts whose retry was not created yet (runs_retrying). */
+#define SQL_RUNS_RETRYING \
+	RUN_SELECT " WHERE r.resolution = 'retrying' ORDER BY r.id"
 #define SQL_FIRE_LATEST \
 	"SELECT scheduled_at FROM runs WHERE job_id = ?1 " \
 	"AND trigger IN ('schedule', 'catchup') " \
@@ -301,6 +304,7 @@ enum store_stmt {
 	ST_RUNS_RUNNING,
 	ST_RUNS_LOSE,
 	ST_RUNS_QUEUED,
+	ST_RUNS_RETRYING,
 	ST_FIRE_LATEST,
 	ST_FIRE_LAST_ATTEMPT,
 	ST_AUDIT_INSERT,
@@ -345,6 +349,7 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_RUNS_RUNNING] = SQL_RUNS_RUNNING,
 	[ST_RUNS_LOSE] = SQL_RUNS_LOSE,
 	[ST_RUNS_QUEUED] = SQL_RUNS_QUEUED,
+	[ST_RUNS_RETRYING] = SQL_RUNS_RETRYING,
 	[ST_FIRE_LATEST] = SQL_FIRE_LATEST,
 	[ST_FIRE_LAST_ATTEMPT] = SQL_FIRE_LAST_ATTEMPT,
 	[ST_AUDIT_INSERT] = SQL_AUDIT_INSERT,
@@ -1962,6 +1967,14 @@ store_runs_queued(struct store *st, struct run **runsp, size_t *np,
 {
 	return store_read_runs(st, st->stmt[ST_RUNS_QUEUED], SQLITE_OK,
 	    runsp, np, cause, "list queued runs");
+}
+
+int
+store_runs_retrying(struct store *st, struct run **runsp, size_t *np,
+    char **cause)
+{
+	return store_read_runs(st, st->stmt[ST_RUNS_RETRYING], SQLITE_OK,
+	    runsp, np, cause, "list runs waiting for a retry");
 }
 
 /* Step a statement returning at most one number; JOB_UNSET when none. */

@@ -280,6 +280,9 @@ int		 store_runs_recover(struct store *, int64_t now,
 /* Queued runs, oldest scheduled_at first. */
 int		 store_runs_queued(struct store *, struct run **, size_t *,
 		    char **cause);
+/* Failed runs whose retry is not created yet (resolution "retrying"). */
+int		 store_runs_retrying(struct store *, struct run **, size_t *,
+		    char **cause);
 /*
  * Newest scheduled_at recorded for a job's schedule or catch-up fires
  * (triggers schedule and catchup, whatever their state), for catch-up;

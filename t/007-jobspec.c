@@ -199,9 +199,26 @@ test_env_and_check(void)
 	job_spec_clear(&js);
 }
 
+static void
+test_exit_in(void)
+{
+	ok(jobspec_exit_in("2,64-78", 2), "2 in 2,64-78");
+	ok(jobspec_exit_in("2,64-78", 64), "64 in 2,64-78");
+	ok(jobspec_exit_in("2,64-78", 70), "70 in 2,64-78");
+	ok(jobspec_exit_in("2,64-78", 78), "78 in 2,64-78");
+	ok(!jobspec_exit_in("2,64-78", 1), "1 not in 2,64-78");
+	ok(!jobspec_exit_in("2,64-78", 79), "79 not in 2,64-78");
+	ok(!jobspec_exit_in("2,64-78", 63), "63 not in 2,64-78");
+	ok(jobspec_exit_in("0", 0), "0 in 0");
+	ok(!jobspec_exit_in(NULL, 2), "nothing in an unset list");
+	ok(!jobspec_exit_in("", 2), "nothing in an empty list");
+	ok(!jobspec_exit_in("2", -1), "no exit status: not in any list");
+}
+
 int
 main(void)
 {
+	test_exit_in();
 	test_good();
 	test_bad();
 	test_env_and_check();
