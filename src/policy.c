@@ -48,6 +48,8 @@
 
 /* A fire this late at wake-up (beyond its jitter) is missed, not run. */
 #define POLICY_LATE_MS		2000
+/* Fires later than this read the job's starting_deadline and catchup. */
+#define POLICY_CHECK_LATE_MS	50
 #define POLICY_BACKOFF_MAX_MS	(3600 * 1000)	/* backoff_max unset */
 #define POLICY_NBUCKETS		1024
 
@@ -117,18 +119,22 @@ struct policy {
 	struct prun_list	 pending;
 	int			 npending;
 	struct pretry_list	 retries;
+	int64_t			 backlog_job;	/* older fires just reported */
 	struct event		*ev_shutdown;
 	void			(*shutdown_done)(void *);
 	void			*shutdown_arg;
 };
 
-static void	policy_fire_cb(int64_t, int64_t, uint64_t, int64_t, void *);
+static void	policy_fire_cb(int64_t, int64_t, uint64_t, int, int64_t,
+		    void *);
 static void	policy_clock_cb(int64_t, void *);
 static void	policy_run_done_cb(const struct runner_result *, void *);
 static void	policy_start_queued(struct policy *);
 static void	policy_batch_cb(int, void *);
 static void	policy_retry_free(struct pretry *);
 static int	policy_slots_full(const struct policy *);
+static int	policy_too_late(struct policy *, const struct pjob *, int64_t,
+		    int *);
 
 static int64_t
 policy_now(void)
@@ -176,6 +182,7 @@ policy_new(struct event_base *base, struct store *store,
 	TAILQ_INIT(&p->queue);
 	TAILQ_INIT(&p->pending);
 	TAILQ_INIT(&p->retries);
+	p->backlog_job = -1;
 	p->sched = sched_new(base, tz, policy_fire_cb, policy_clock_cb, p,
 	    cause);
 	if (p->sched == NULL) {
@@ -317,21 +324,25 @@ policy_failed_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A run that could not be handed to the runner ends as spawn_error, from
- * the loop like any other report, never inside its caller.
+ * A run that is not handed to the runner ends as spawn_error (it could
+ * not be) or missed (too late), from the loop like any other report,
+ * never inside its caller.
  */
 static void
-policy_spawn_failed(struct policy *p, struct prun *pr, const char *why)
+policy_spawn_end(struct policy *p, struct prun *pr, enum run_state state,
+    const char *why)
 {
 	struct timeval	 zero = { 0, 0 };
 	struct runner_result	*res = &pr->failed;
 
 	memset(res, 0, sizeof *res);
 	res->run_id = pr->run.id;
-	res->state = RUN_SPAWN_ERROR;
+	res->state = state;
 	res->exit_code = JOB_UNSET;
 	snprintf(res->reason, sizeof res->reason, "%s", why);
 	res->started_at = res->ended_at = policy_now();
+	if (state == RUN_MISSED)
+		res->started_at = res->duration_ms = JOB_UNSET;
 	res->max_rss_kb = res->user_cpu_ms = res->sys_cpu_ms = JOB_UNSET;
 	res->output_bytes = 0;
 	if (event_base_once(p->base, -1, EV_TIMEOUT, policy_failed_cb, pr,
@@ -348,7 +359,8 @@ policy_spawn(struct policy *p, struct prun *pr)
 	const struct job_spec	*js;
 	struct job_row		 row;
 	struct runner_job	 rj;
-	char			*cause = NULL;
+	char			*cause = NULL, why[256];
+	int64_t			 late;
 	pid_t			 pid = 0;
 	int			 rc;
 
@@ -357,18 +369,30 @@ policy_spawn(struct policy *p, struct prun *pr)
 	p->nrunning++;
 	if (pj == NULL) {
 		/* Removed while queued: the run ends without executing. */
-		policy_spawn_failed(p, pr, "the job was removed before the run "
+		policy_spawn_end(p, pr, RUN_SPAWN_ERROR, "the job was removed before the run "
 		    "could start");
 		return;
 	}
 	/* The definition in force now (the runner copies what it keeps). */
 	if (store_job_get_id(p->store, pj->id, &row, &cause) < 0) {
-		policy_spawn_failed(p, pr, cause != NULL ? cause :
+		policy_spawn_end(p, pr, RUN_SPAWN_ERROR, cause != NULL ? cause :
 		    "cannot read the job's definition");
 		free(cause);
 		return;
 	}
 	js = &row.spec;
+	/* A fire that waited in the queue past its starting_deadline. */
+	late = policy_now() - pr->run.scheduled_at - pj->jitter_ms;
+	if (pr->run.trigger == TRIGGER_SCHEDULE &&
+	    js->starting_deadline_ms != JOB_UNSET &&
+	    late > js->starting_deadline_ms) {
+		snprintf(why, sizeof why, "missed: not started within "
+		    "starting_deadline (%" PRId64 ".%03d s late, waiting in "
+		    "the queue)", late / 1000, (int)(late % 1000));
+		store_job_row_clear(&row);
+		policy_spawn_end(p, pr, RUN_MISSED, why);
+		return;
+	}
 	memset(&rj, 0, sizeof rj);
 	rj.run_id = pr->run.id;
 	rj.job = js->name;
@@ -397,7 +421,7 @@ policy_spawn(struct policy *p, struct prun *pr)
 	    &cause);
 	store_job_row_clear(&row);
 	if (rc == -1) {
-		policy_spawn_failed(p, pr, cause);
+		policy_spawn_end(p, pr, RUN_SPAWN_ERROR, cause);
 		free(cause);
 		return;
 	}
@@ -593,31 +617,58 @@ policy_live_run(struct policy *p, int64_t job_id)
 
 static void
 policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
-    int64_t now, void *arg)
+    int newest, int64_t now, void *arg)
 {
 	struct policy	*p = arg;
 	struct pjob	*pj = policy_job(p, job_id);
 	struct prun	*live, *pr;
 	char		 reason[256], *cause = NULL;
 	int64_t		 late;
-	int		 overlap, nqueued = 0;
+	int		 overlap, nqueued = 0, catchup, backlog, in_time;
 
 	if (pj == NULL || pj->paused || p->stopping)
 		return;
+	/*
+	 * Several fires of a job in one wake-up are a backlog (sqcrond was
+	 * down, the clock jumped): the older ones follow the catchup rule,
+	 * the newest one too when it is late, and otherwise runs now, as the
+	 * catch-up run when the rule is latest or all.
+	 */
 	late = now - fire_at - pj->jitter_ms;
-	if (late > POLICY_LATE_MS) {
-		if (skipped > 0)
+	backlog = !newest || skipped > 0 || p->backlog_job == job_id;
+	p->backlog_job = newest ? -1 : job_id;
+	if (late > POLICY_CHECK_LATE_MS || backlog) {
+		catchup = policy_too_late(p, pj, late, &in_time);
+		if (newest && in_time)
+			catchup = backlog && catchup != CATCHUP_SKIP ?
+			    CATCHUP_LATEST : -1;
+		else if (catchup == CATCHUP_LATEST && !newest)
+			catchup = CATCHUP_SKIP;
+		if (catchup == CATCHUP_SKIP) {
 			snprintf(reason, sizeof reason, "missed: due %" PRId64
-			    " s earlier, while sqcrond was not running or the "
-			    "clock jumped; %" PRIu64 " earlier fires were not "
-			    "recorded one by one", late / 1000, skipped);
-		else
-			snprintf(reason, sizeof reason, "missed: due %" PRId64
-			    " s earlier, while sqcrond was not running or the "
-			    "clock jumped", late / 1000);
-		policy_record(p, pj, fire_at, TRIGGER_SCHEDULE, RUN_MISSED,
-		    reason, now);
-		return;
+			    ".%03d s earlier%s", late / 1000, (int)(late % 1000),
+			    late > POLICY_LATE_MS ? ", while sqcrond was not "
+			    "running or the clock jumped" : "");
+			if (skipped > 0)
+				snprintf(reason + strlen(reason), sizeof reason -
+				    strlen(reason), "; %" PRIu64 " earlier fires "
+				    "were not recorded one by one", skipped);
+			policy_record(p, pj, fire_at, TRIGGER_SCHEDULE,
+			    RUN_MISSED, reason, now);
+			return;
+		}
+		if (catchup == CATCHUP_LATEST || catchup == CATCHUP_ALL) {
+			if (skipped > 0)
+				log_info("%s: %" PRIu64 " fires before %" PRId64
+				    " were neither recorded nor run (more than "
+				    "%d at once)", pj->name, skipped, fire_at,
+				    SCHED_MAX_BATCH);
+			/* Each in turn, oldest first, whatever overlap says. */
+			if (policy_new_run(p, pj, fire_at, TRIGGER_CATCHUP, 1,
+			    pj->nlive > 0, now, &cause) == NULL)
+				goto fail;
+			return;
+		}
 	}
 
 	/* A second fire of a job in one batch: its first run starts first. */
@@ -815,6 +866,33 @@ policy_retry_maybe(struct policy *p, struct run *r)
 		    r->job, r->id, r->attempt + 1, delay);
 	}
 	store_job_row_clear(&row);
+}
+
+/*
+ * The job's catchup rule (CATCHUP_*), and in *in_time whether a fire
+ * `late` ms past its time may still start as usual: within its
+ * starting_deadline, or within POLICY_LATE_MS when it has none.
+ */
+static int
+policy_too_late(struct policy *p, const struct pjob *pj, int64_t late,
+    int *in_time)
+{
+	struct job_row	 row;
+	int64_t		 deadline = JOB_UNSET;
+	int		 catchup;
+
+	catchup = p->conf->catchup == CONFIG_CATCHUP_ALL ? CATCHUP_ALL :
+	    p->conf->catchup == CONFIG_CATCHUP_LATEST ? CATCHUP_LATEST :
+	    CATCHUP_SKIP;
+	if (store_job_get_id(p->store, pj->id, &row, NULL) == 0) {
+		deadline = row.spec.starting_deadline_ms;
+		if (row.spec.catchup != JOB_UNSET)
+			catchup = row.spec.catchup;
+		store_job_row_clear(&row);
+	}
+	*in_time = deadline != JOB_UNSET ? late <= deadline :
+	    late <= POLICY_LATE_MS;
+	return catchup;
 }
 
 /* The runner's report: complete the record, then start what waits. */

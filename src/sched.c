@@ -257,11 +257,11 @@ sched_fire_entry(struct sched *s, struct sched_entry *e, int64_t now)
 		next = sched_next(e, f);
 		if (next == -1 || next + e->jitter_ms > now) {
 			e->fire_at = next;
-			s->fire_cb(e->job_id, f, skipped, now, s->arg);
+			s->fire_cb(e->job_id, f, skipped, 1, now, s->arg);
 			break;
 		}
 		if (reported < SCHED_MAX_BATCH - 1) {
-			s->fire_cb(e->job_id, f, 0, now, s->arg);
+			s->fire_cb(e->job_id, f, 0, 0, now, s->arg);
 			reported++;
 			if (e->removed)
 				break;

@@ -16,13 +16,14 @@ struct tz;
 
 /*
  * A due fire of a job: fire_at is the scheduled instant (ms), without
- * jitter.  skipped counts due fires before this one that were not
- * reported because the batch limit was reached (only ever non-zero on
- * the newest fire of a long backlog, after a forward clock jump).
+ * jitter.  newest is 1 on the job's last due fire of this wake-up (the
+ * only one, unless sqcrond was down or the clock jumped).  skipped counts
+ * due fires before it that were not reported because the batch limit was
+ * reached (only ever non-zero on the newest fire of a long backlog).
  * now is the wall clock at wake-up.
  */
 typedef void	(*sched_fire_cb)(int64_t job_id, int64_t fire_at,
-		    uint64_t skipped, int64_t now, void *arg);
+		    uint64_t skipped, int newest, int64_t now, void *arg);
 /* The wall clock was set (stepped); delta is new minus expected, in ms. */
 typedef void	(*sched_clock_cb)(int64_t delta, void *arg);
 

@@ -730,9 +730,9 @@ usage_job_options(const struct command *c, FILE *f, int edit)
 	}
 	if (edit)
 		fprintf(f, " --unset-env NAME");
-	fprintf(f, "\nStored now, acted on in later releases: catchup, "
-	    "starting-deadline,\n  keep-runs, keep-days, pause-after, notify, "
-	    "notify-on, ping-url, mailto.\n");
+	fprintf(f, "\nStored now, acted on in later releases: keep-runs, "
+	    "keep-days, pause-after,\n  notify, notify-on, ping-url, "
+	    "mailto.\n");
 }
 
 static int

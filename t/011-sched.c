@@ -17,6 +17,7 @@
 struct fire {
 	int64_t		job, at, now;
 	uint64_t	skipped;
+	int		newest;
 };
 
 static struct fire	 fires[MAXFIRES];
@@ -25,13 +26,15 @@ static struct sched	*S;
 static int64_t		 remove_on_fire = -1;
 
 static void
-fire_cb(int64_t job, int64_t at, uint64_t skipped, int64_t now, void *arg)
+fire_cb(int64_t job, int64_t at, uint64_t skipped, int newest, int64_t now,
+    void *arg)
 {
 	if (nfires < MAXFIRES) {
 		fires[nfires].job = job;
 		fires[nfires].at = at;
 		fires[nfires].now = sched_now();
 		fires[nfires].skipped = skipped;
+		fires[nfires].newest = newest;
 		nfires++;
 	}
 	(void)now;
@@ -122,6 +125,10 @@ main(void)
 	    fires[SCHED_MAX_BATCH - 1].skipped <= 2001,
 	    "the newest carries the skipped count (%llu)",
 	    (unsigned long long)fires[SCHED_MAX_BATCH - 1].skipped);
+	for (i = 0, n = 0; i < SCHED_MAX_BATCH; i++)
+		n += fires[i].newest;
+	ok(n == 1 && fires[SCHED_MAX_BATCH - 1].newest,
+	    "only the newest fire of the batch says so (%d)", n);
 	sched_remove(S, 7);
 
 	/* Removal from inside the callback. */
