@@ -191,6 +191,8 @@ api_job_json(struct api *api, const struct job_row *jr)
 	json_object_set_new(o, "version", json_integer(jr->version));
 	json_object_set_new(o, "paused", json_boolean(jr->paused));
 	json_object_set_new(o, "paused_until", api_time(jr->paused_until));
+	json_object_set_new(o, "paused_reason", jr->paused && jr->paused_reason
+	    != NULL ? json_string(jr->paused_reason) : json_null());
 	json_object_set_new(o, "next_at", api_time(policy_next_at(api->policy,
 	    jr->id)));
 	memset(&h, 0, sizeof h);

@@ -82,6 +82,15 @@ struct pretry {
 };
 TAILQ_HEAD(pretry_list, pretry);
 
+/* A pause with an end (sqcron pause --until): resumed by a timer. */
+struct ppause {
+	struct policy		*policy;
+	int64_t			 job_id;
+	struct event		*ev;
+	TAILQ_ENTRY(ppause)	 entry;
+};
+TAILQ_HEAD(ppause_list, ppause);
+
 /*
  * What a fire needs to know of a job without asking the store; the rest
  * of its definition is read when a run starts (10,000 jobs stay small).
@@ -120,6 +129,7 @@ struct policy {
 	int			 npending;
 	struct pretry_list	 retries;
 	int64_t			 backlog_job;	/* older fires just reported */
+	struct ppause_list	 pauses;
 	struct event		*ev_shutdown;
 	void			(*shutdown_done)(void *);
 	void			*shutdown_arg;
@@ -132,6 +142,9 @@ static void	policy_run_done_cb(const struct runner_result *, void *);
 static void	policy_start_queued(struct policy *);
 static void	policy_batch_cb(int, void *);
 static void	policy_retry_free(struct pretry *);
+static void	policy_pause_arm(struct policy *, int64_t, int64_t);
+static int	policy_load_job(struct policy *, int64_t, int64_t, char **);
+static void	policy_quarantine(struct policy *, int64_t);
 static int	policy_slots_full(const struct policy *);
 static int	policy_too_late(struct policy *, const struct pjob *, int64_t,
 		    int *);
@@ -183,6 +196,7 @@ policy_new(struct event_base *base, struct store *store,
 	TAILQ_INIT(&p->pending);
 	TAILQ_INIT(&p->retries);
 	p->backlog_job = -1;
+	TAILQ_INIT(&p->pauses);
 	p->sched = sched_new(base, tz, policy_fire_cb, policy_clock_cb, p,
 	    cause);
 	if (p->sched == NULL) {
@@ -212,6 +226,7 @@ policy_free(struct policy *p)
 	struct pjob	*pj, *next;
 	struct prun	*pr;
 	struct pretry	*rt;
+	struct ppause	*pp;
 	size_t		 i;
 
 	if (p == NULL)
@@ -223,6 +238,11 @@ policy_free(struct policy *p)
 	while ((pr = TAILQ_FIRST(&p->queue)) != NULL) {
 		TAILQ_REMOVE(&p->queue, pr, entry);
 		policy_prun_free(pr);
+	}
+	while ((pp = TAILQ_FIRST(&p->pauses)) != NULL) {
+		TAILQ_REMOVE(&p->pauses, pp, entry);
+		event_free(pp->ev);
+		free(pp);
 	}
 	/* Waiting retries stay "retrying" in the store for the next start. */
 	while ((rt = TAILQ_FIRST(&p->retries)) != NULL) {
@@ -305,6 +325,8 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 	else if (rc < 0)
 		log_warnx("%s: cannot record a %s run: %s", pj->name,
 		    run_state_name(state), cause);
+	else if (state == RUN_MISSED)
+		policy_quarantine(p, pj->id);
 	free(cause);
 }
 
@@ -702,6 +724,18 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 			    RUN_SKIPPED, reason, now);
 			return;
 		case OVERLAP_REPLACE:
+			/* A replacement already waits for the kill: it stays. */
+			TAILQ_FOREACH(pr, &p->queue, entry)
+				if (pr->run.job_id == job_id)
+					break;
+			if (pr != NULL) {
+				snprintf(reason, sizeof reason, "skipped: run "
+				    "%" PRId64 " already replaces the live run "
+				    "(overlap=replace)", pr->run.id);
+				policy_record(p, pj, fire_at, TRIGGER_SCHEDULE,
+				    RUN_SKIPPED, reason, now);
+				return;
+			}
 			TAILQ_FOREACH(pr, &p->running, entry) {
 				if (pr->run.job_id != job_id)
 					continue;
@@ -713,9 +747,13 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 			break;
 		}
 	}
-	/* overlap=queue: wait behind the live run, whatever the slots. */
+	/*
+	 * overlap=queue: wait behind the live run, whatever the slots;
+	 * replace: until the killed run is gone (at most kill_grace).
+	 */
 	if (policy_new_run(p, pj, fire_at, TRIGGER_SCHEDULE, 1,
-	    overlap == OVERLAP_QUEUE && pj->nlive > 0, now, &cause) == NULL)
+	    (overlap == OVERLAP_QUEUE || overlap == OVERLAP_REPLACE) &&
+	    pj->nlive > 0, now, &cause) == NULL)
 		goto fail;
 	return;
 fail:
@@ -943,6 +981,8 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 		    run_state_name(res->state), res->reason);
 	if ((pj = policy_job(p, pr->run.job_id)) != NULL)
 		pj->nlive--;
+	if (pr->run.resolution == RESOLUTION_OPEN)
+		policy_quarantine(p, pr->run.job_id);
 	policy_notify(pr);
 	policy_prun_free(pr);
 	policy_start_queued(p);
@@ -963,6 +1003,101 @@ policy_clock_cb(int64_t delta, void *arg)
 	else if (delta > POLICY_LATE_MS)
 		log_info("the clock jumped %" PRId64 " s forward: fires in "
 		    "between are recorded as missed", delta / 1000);
+}
+
+/* The end of a timed pause: resume the job if it is still paused. */
+static void
+policy_pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ppause	*pp = arg;
+	struct policy	*p = pp->policy;
+	struct job_row	 row;
+	int64_t		 now = policy_now(), job_id = pp->job_id;
+	char		*cause = NULL;
+
+	(void)fd;
+	(void)what;
+	TAILQ_REMOVE(&p->pauses, pp, entry);
+	event_free(pp->ev);
+	free(pp);
+	if (store_job_get_id(p->store, job_id, &row, NULL) < 0)
+		return;
+	if (row.removed_at == JOB_UNSET && row.paused &&
+	    row.paused_until != JOB_UNSET) {
+		if (row.paused_until > now)	/* paused again, later */
+			policy_pause_arm(p, job_id, row.paused_until);
+		else if (store_job_resume(p->store, job_id, now, &cause) < 0 ||
+		    policy_load_job(p, job_id, now, &cause) < 0) {
+			log_warnx("%s: cannot resume: %s", row.spec.name, cause);
+			free(cause);
+		} else
+			log_info("%s: resumed: its pause ended", row.spec.name);
+	}
+	store_job_row_clear(&row);
+}
+
+/* Resume job_id at `until` (ms); replaces an earlier timer of the job. */
+static void
+policy_pause_arm(struct policy *p, int64_t job_id, int64_t until)
+{
+	struct ppause	*pp;
+	struct timeval	 tv;
+	int64_t		 ms = until - policy_now();
+
+	TAILQ_FOREACH(pp, &p->pauses, entry)
+		if (pp->job_id == job_id)
+			break;
+	if (pp == NULL) {
+		pp = xcalloc(1, sizeof *pp);
+		pp->policy = p;
+		pp->job_id = job_id;
+		pp->ev = evtimer_new(p->base, policy_pause_cb, pp);
+		TAILQ_INSERT_TAIL(&p->pauses, pp, entry);
+	}
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(pp->ev, &tv);
+}
+
+/*
+ * Quarantine: after pause_after consecutive failed fires the job is
+ * paused, and says why.  Called when a fire has failed for good.
+ */
+static void
+policy_quarantine(struct policy *p, int64_t job_id)
+{
+	struct job_health	 h;
+	struct job_row		 row;
+	char			 reason[160], params[200], *cause = NULL;
+
+	if (store_job_get_id(p->store, job_id, &row, NULL) < 0)
+		return;
+	if (row.spec.pause_after == JOB_UNSET || row.paused ||
+	    row.removed_at != JOB_UNSET)
+		goto out;
+	memset(&h, 0, sizeof h);
+	if (store_job_health(p->store, job_id, &h, NULL) < 0 ||
+	    h.consecutive_failures < row.spec.pause_after)
+		goto out;
+	snprintf(reason, sizeof reason, "quarantined: %d consecutive failed "
+	    "fires (pause_after = %d)", (int)h.consecutive_failures,
+	    row.spec.pause_after);
+	if (store_job_pause(p->store, job_id, JOB_UNSET, reason, &cause) < 0 ||
+	    policy_load_job(p, job_id, policy_now(), &cause) < 0) {
+		log_warnx("%s: cannot pause: %s", row.spec.name, cause);
+		free(cause);
+		goto out;
+	}
+	log_warnx("%s: %s", row.spec.name, reason);
+	/* In the audit log as sqcrond's own change (names are plain). */
+	snprintf(params, sizeof params, "{\"name\":\"%s\",\"by\":"
+	    "\"pause_after\"}", row.spec.name);
+	store_audit_insert(p->store, policy_now(), geteuid(), getpid(),
+	    "job.pause", params, "ok", reason, NULL, NULL);
+out:
+	store_job_row_clear(&row);
 }
 
 /* (Re)load a job from the store and (re)schedule it from `after`. */
@@ -996,6 +1131,8 @@ policy_load_job(struct policy *p, int64_t job_id, int64_t after, char **cause)
 	if (pj->paused) {
 		sched_remove(p->sched, job_id);
 		rc = 0;
+		if (row.paused_until != JOB_UNSET)
+			policy_pause_arm(p, job_id, row.paused_until);
 	} else
 		rc = sched_set(p->sched, job_id, row.spec.schedule,
 		    row.spec.timezone, pj->jitter_ms, after, cause);

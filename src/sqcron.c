@@ -731,8 +731,7 @@ usage_job_options(const struct command *c, FILE *f, int edit)
 	if (edit)
 		fprintf(f, " --unset-env NAME");
 	fprintf(f, "\nStored now, acted on in later releases: keep-runs, "
-	    "keep-days, pause-after,\n  notify, notify-on, ping-url, "
-	    "mailto.\n");
+	    "keep-days, notify,\n  notify-on, ping-url, mailto.\n");
 }
 
 static int
