@@ -103,7 +103,7 @@ stop_daemon
 write_config "$T/d2.conf" max_running=2
 start_daemon "$T/d2.conf"
 for i in 1 2 3 4 5 6; do
-	"$SQCRON" add m$i --schedule @yearly --command "echo START \$(date +%s%N) >>$T/m.rec; sleep 0.7; echo END \$(date +%s%N) >>$T/m.rec" >/dev/null
+	"$SQCRON" add m$i --schedule @yearly --command "echo START \$(date +%s%N) m$i >>$T/m.rec; sleep 0.7; echo END \$(date +%s%N) >>$T/m.rec" >/dev/null
 done
 for i in 1 2 3 4 5 6; do "$SQCRON" run m$i >/dev/null; done
 wait_for "[ \$(grep -c END $T/m.rec 2>/dev/null || echo 0) -ge 6 ]" 100
@@ -112,5 +112,6 @@ is "$(maxlive "$T/m.rec")" 2 "max_running = 2: at most 2 alive at once (their ow
 n=0
 for i in 1 2 3 4 5 6; do rows m$i | grep -q '"state":"succeeded"' && n=$((n + 1)); done
 is "$n" 6 "all 6 succeeded"
+is "$(grep START "$T/m.rec" | sort -k2,2n | awk '{ printf "%s ", $3 }')" "m1 m2 m3 m4 m5 m6 " "queued runs started oldest fire first"
 stop_daemon
 done_testing
