@@ -785,6 +785,42 @@ api_job_trigger(struct control_req *req, json_t *params, void *arg)
 	store_job_row_clear(&jr);
 }
 
+/* params.state: a state or a list of them, as STORE_STATE bits. */
+static int
+api_param_states(struct control_req *req, json_t *params, unsigned *mask)
+{
+	enum run_state	 st;
+	json_t		*v, *e;
+	size_t		 i;
+
+	if ((v = json_object_get(params, "state")) == NULL || json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		e = json_array();
+		json_array_append(e, v);
+		v = e;
+	} else if (json_is_array(v))
+		json_incref(v);
+	else {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"state\" must be a "
+		    "list of states");
+		return -1;
+	}
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) ||
+		    run_state_parse(json_string_value(e), &st) != 0) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"state\": "
+			    "unknown state %s", json_is_string(e) ?
+			    json_string_value(e) : "(not a string)");
+			json_decref(v);
+			return -1;
+		}
+		*mask |= STORE_STATE(st);
+	}
+	json_decref(v);
+	return 0;
+}
+
 static void
 api_run_list(struct control_req *req, json_t *params, void *arg)
 {
@@ -793,8 +829,7 @@ api_run_list(struct control_req *req, json_t *params, void *arg)
 	struct store_run_filter		 f;
 	struct job_row			 jr;
 	struct run			*runs;
-	enum run_state			 st;
-	json_t				*v, *e, *list;
+	json_t				*v, *list;
 	const char			*job;
 	char				*cause = NULL;
 	size_t				 n, i;
@@ -807,32 +842,8 @@ api_run_list(struct control_req *req, json_t *params, void *arg)
 	    api_param_time(req, params, "since", &f.since) != 0 ||
 	    api_param_time(req, params, "until", &f.until) != 0)
 		return;
-	if ((v = json_object_get(params, "state")) != NULL) {
-		if (json_is_string(v)) {
-			e = json_array();
-			json_array_append(e, v);
-			v = e;
-		} else if (json_is_array(v))
-			json_incref(v);
-		else {
-			control_error(req, ERR_INVALID_ARGUMENT, "\"state\" "
-			    "must be a list of states");
-			return;
-		}
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e) ||
-			    run_state_parse(json_string_value(e), &st) != 0) {
-				control_error(req, ERR_INVALID_ARGUMENT,
-				    "\"state\": unknown state %s",
-				    json_is_string(e) ? json_string_value(e) :
-				    "(not a string)");
-				json_decref(v);
-				return;
-			}
-			f.states |= STORE_STATE(st);
-		}
-		json_decref(v);
-	}
+	if (api_param_states(req, params, &f.states) != 0)
+		return;
 	if ((v = json_object_get(params, "open")) != NULL) {
 		if (!json_is_boolean(v)) {
 			control_error(req, ERR_INVALID_ARGUMENT, "\"open\" "
@@ -974,6 +985,385 @@ api_run_output(struct control_req *req, json_t *params, void *arg)
 	run_clear(&r);
 }
 
+
+/*
+ * replay: DESIGN.md section 7.  Targets are runs given by id, or the
+ * unresolved ("open") attempts of a job's fires in a range.  Per fire:
+ * a live replay is answered in_progress, a succeeded one
+ * already_replayed (unless force), a run that is not a failure is
+ * not_replayable (unless force and it succeeded), else a new attempt is
+ * started (would_replay in a dry run).  A request that is not a dry run
+ * is a batch, recorded with its targets; with a key, the first answer is
+ * recorded and given again to every request with that key.
+ */
+#define API_REPLAY_MAX		10000	/* targets of one request */
+
+static const char *
+api_replay_status(struct api *api, const struct run *t, int force,
+    int64_t *replay_run, char **cause)
+{
+	int64_t	live, done;
+
+	*replay_run = JOB_UNSET;
+	if (!run_state_is_ended(t->state) && t->state != RUN_MISSED)
+		return "not_replayable";
+	if (!run_state_is_failure(t->state) &&
+	    !(force && t->state == RUN_SUCCEEDED))
+		return "not_replayable";
+	if (store_fire_replays(api->store, t->job_id, t->scheduled_at, &live,
+	    &done, cause) < 0)
+		return NULL;
+	if (live != JOB_UNSET) {
+		*replay_run = live;
+		return "in_progress";
+	}
+	if (done != JOB_UNSET && !force) {
+		*replay_run = done;
+		return "already_replayed";
+	}
+	return "would_replay";
+}
+
+/* The targets of a replay request; answers the error itself (-1). */
+static int
+api_replay_targets(struct api *api, struct control_req *req, json_t *params,
+    struct run **runsp, size_t *np)
+{
+	struct store_run_filter	 f;
+	struct job_row		 jr;
+	struct run		*runs = NULL;
+	json_t			*ids, *v;
+	const char		*job;
+	char			*cause = NULL;
+	size_t			 n = 0, i;
+	int			 rc;
+
+	*runsp = NULL;
+	*np = 0;
+	ids = json_object_get(params, "runs");
+	if (api_str(req, params, "job", &job, 0) != 0)
+		return -1;
+	if ((ids == NULL) == (job == NULL)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "give \"runs\" (a list "
+		    "of run ids) or \"job\" (with \"since\", \"until\", "
+		    "\"state\"), not both");
+		return -1;
+	}
+	if (ids != NULL) {
+		if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+		    json_array_size(ids) > API_REPLAY_MAX) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"runs\" must "
+			    "be a list of 1 to %d run ids", API_REPLAY_MAX);
+			return -1;
+		}
+		runs = xcalloc(json_array_size(ids), sizeof *runs);
+		json_array_foreach(ids, i, v) {
+			if (!json_is_integer(v)) {
+				control_error(req, ERR_INVALID_ARGUMENT,
+				    "\"runs\": run ids are integers");
+				goto fail;
+			}
+			rc = store_run_get(api->store, json_integer_value(v),
+			    &runs[n], &cause);
+			if (rc < 0) {
+				control_error(req, rc == STORE_NOTFOUND ?
+				    ERR_NOT_FOUND : api_store_code(rc), "%s",
+				    cause);
+				free(cause);
+				goto fail;
+			}
+			n++;
+			if (store_job_get_id(api->store, runs[n - 1].job_id, &jr,
+			    NULL) == 0) {
+				rc = api_may(req, &jr);
+				store_job_row_clear(&jr);
+				if (!rc) {
+					control_error(req, ERR_PERMISSION_DENIED,
+					    "run %" PRId64 " is not yours",
+					    runs[n - 1].id);
+					goto fail;
+				}
+			}
+		}
+		*runsp = runs;
+		*np = n;
+		return 0;
+	}
+	store_run_filter_init(&f);
+	f.only_open = 1;
+	f.limit = API_REPLAY_MAX;
+	if (api_param_time(req, params, "since", &f.since) != 0 ||
+	    api_param_time(req, params, "until", &f.until) != 0 ||
+	    api_param_states(req, params, &f.states) != 0)
+		return -1;
+	if ((rc = store_job_get(api->store, job, &jr, &cause)) < 0) {
+		control_error(req, rc == STORE_NOTFOUND ? ERR_NOT_FOUND :
+		    api_store_code(rc), "%s", rc == STORE_NOTFOUND ?
+		    "no such job" : cause);
+		free(cause);
+		return -1;
+	}
+	rc = api_may(req, &jr);
+	f.job_id = jr.id;
+	store_job_row_clear(&jr);
+	if (!rc) {
+		control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" is not "
+		    "yours", job);
+		return -1;
+	}
+	if ((rc = store_run_list(api->store, &f, runsp, np, &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		return -1;
+	}
+	/* Oldest fire first. */
+	for (i = 0; i < *np / 2; i++) {
+		struct run	tmp = (*runsp)[i];
+
+		(*runsp)[i] = (*runsp)[*np - 1 - i];
+		(*runsp)[*np - 1 - i] = tmp;
+	}
+	return 0;
+
+fail:
+	store_runs_free(runs, n);
+	return -1;
+}
+
+static void
+api_replay(struct control_req *req, json_t *params, void *arg)
+{
+	struct api			*api = arg;
+	const struct control_peer	*peer = control_req_peer(req);
+	struct store_batch		 b;
+	struct run			*runs = NULL, started;
+	json_t				*v, *targets, *result, *t;
+	const char			*key, *status;
+	char				*cause = NULL, *answer = NULL, *text;
+	size_t				 n = 0, i, j;
+	int64_t				 batch = JOB_UNSET, replay_run;
+	int				 dry_run = 0, force = 0, max_parallel = 1;
+
+	if (api_str(req, params, "key", &key, 0) != 0)
+		return;
+	if ((v = json_object_get(params, "dry_run")) != NULL) {
+		if (!json_is_boolean(v)) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"dry_run\" "
+			    "must be a boolean");
+			return;
+		}
+		dry_run = json_is_true(v);
+	}
+	if ((v = json_object_get(params, "force")) != NULL) {
+		if (!json_is_boolean(v)) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"force\" "
+			    "must be a boolean");
+			return;
+		}
+		force = json_is_true(v);
+	}
+	if ((v = json_object_get(params, "max_parallel")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 1000) {
+			control_error(req, ERR_INVALID_ARGUMENT,
+			    "\"max_parallel\" must be an integer from 1 to "
+			    "1000");
+			return;
+		}
+		max_parallel = (int)json_integer_value(v);
+	}
+	if (key != NULL && (*key == '\0' || strlen(key) > 200)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"key\" must be 1 to "
+		    "200 characters");
+		return;
+	}
+	/* A key seen before: its first answer, whatever happened since. */
+	if (key != NULL && !dry_run && store_batch_by_key(api->store, key,
+	    &batch, &answer, NULL) == 0 && answer != NULL) {
+		result = json_loads(answer, 0, NULL);
+		free(answer);
+		if (result != NULL) {
+			api_audit(api, req, params, NULL, NULL);
+			control_reply(req, result);
+			return;
+		}
+	}
+	free(answer);
+	if (api_replay_targets(api, req, params, &runs, &n) != 0)
+		return;
+
+	if (!dry_run) {
+		memset(&b, 0, sizeof b);
+		b.requested_at = sched_now();
+		b.uid = peer->uid;
+		b.pid = peer->pid;
+		b.key = (char *)(uintptr_t)key;
+		text = api_redact(params);
+		b.request = text;
+		b.max_parallel = max_parallel;
+		if (store_batch_add(api->store, &b, &batch, &cause) < 0) {
+			api_fail(api, req, params, ERR_INTERNAL, "%s", cause);
+			free(cause);
+			free(text);
+			store_runs_free(runs, n);
+			return;
+		}
+		free(text);
+	}
+	targets = json_array();
+	for (i = 0; i < n; i++) {
+		status = api_replay_status(api, &runs[i], force, &replay_run,
+		    &cause);
+		if (status == NULL) {
+			log_warnx("replay of run %" PRId64 ": %s", runs[i].id,
+			    cause);
+			free(cause);
+			cause = NULL;
+			status = "not_replayable";
+		}
+		/* Two targets of one fire in a request: one replay. */
+		for (j = 0; j < i; j++) {
+			if (runs[j].job_id == runs[i].job_id &&
+			    runs[j].scheduled_at == runs[i].scheduled_at)
+				break;
+		}
+		if (j < i && strcmp(status, "would_replay") == 0) {
+			t = json_array_get(targets, j);
+			if (json_is_integer(json_object_get(t, "replay_run")) ||
+			    dry_run) {
+				replay_run = json_is_integer(json_object_get(t,
+				    "replay_run")) ? json_integer_value(
+				    json_object_get(t, "replay_run")) :
+				    JOB_UNSET;
+				status = "in_progress";
+			}
+		}
+		if (!dry_run && strcmp(status, "would_replay") == 0) {
+			if (policy_replay(api->policy, &runs[i], batch,
+			    max_parallel, &started, &cause) == 0) {
+				status = "started";
+				replay_run = started.id;
+				run_clear(&started);
+			} else {
+				log_info("replay of run %" PRId64 ": %s",
+				    runs[i].id, cause);
+				free(cause);
+				cause = NULL;
+				status = "not_replayable";
+			}
+		}
+		if (!dry_run)
+			store_batch_target(api->store, batch, runs[i].id,
+			    status, replay_run, NULL);
+		json_array_append_new(targets, json_pack("{s:I,s:s,s:o}",
+		    "run", (json_int_t)runs[i].id, "status", status,
+		    "replay_run", api_int(replay_run)));
+	}
+	store_runs_free(runs, n);
+	result = json_pack("{s:o,s:b,s:o}", "batch", api_int(batch),
+	    "dry_run", dry_run, "targets", targets);
+	if (!dry_run) {
+		text = json_dumps(result, JSON_COMPACT);
+		if (text != NULL)
+			store_batch_answer(api->store, batch, text, NULL);
+		free(text);
+	}
+	api_audit(api, req, params, NULL, NULL);
+	control_reply(req, result);
+}
+
+/* replay.get: a batch and where each of its replays is now. */
+static void
+api_replay_get(struct control_req *req, json_t *params, void *arg)
+{
+	struct api			*api = arg;
+	const struct control_peer	*peer = control_req_peer(req);
+	struct store_batch		 b;
+	json_t				*v, *targets, *request;
+	char				*cause = NULL;
+	size_t				 i;
+	int				 rc, done = 0, failed = 0, live = 0;
+
+	v = json_object_get(params, "batch");
+	if (!json_is_integer(v)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"batch\" must be a "
+		    "batch id");
+		return;
+	}
+	if ((rc = store_batch_get(api->store, json_integer_value(v), &b,
+	    &cause)) < 0) {
+		control_error(req, rc == STORE_NOTFOUND ? ERR_NOT_FOUND :
+		    api_store_code(rc), "%s", cause);
+		free(cause);
+		return;
+	}
+	if (!peer->admin && peer->uid != b.uid) {
+		control_error(req, ERR_PERMISSION_DENIED, "batch %" PRId64
+		    " is not yours", b.id);
+		store_batch_clear(&b);
+		return;
+	}
+	targets = json_array();
+	for (i = 0; i < b.n; i++) {
+		const struct store_replay_target *t = &b.targets[i];
+		int	ended = t->replay_state >= 0 &&
+		    run_state_is_ended((enum run_state)t->replay_state);
+
+		if (t->replay_state < 0 || ended)
+			done++;
+		else
+			live++;
+		if (ended && t->replay_state != RUN_SUCCEEDED &&
+		    strcmp(t->status, "started") == 0)
+			failed++;
+		json_array_append_new(targets, json_pack("{s:I,s:s,s:o,s:o}",
+		    "run", (json_int_t)t->run_id, "status", t->status,
+		    "replay_run", api_int(t->replay_run), "replay_state",
+		    t->replay_state >= 0 ? json_string(run_state_name(
+		    (enum run_state)t->replay_state)) : json_null()));
+	}
+	request = b.request != NULL ? json_loads(b.request, 0, NULL) : NULL;
+	control_reply(req, json_pack("{s:I,s:o,s:I,s:o,s:o,s:i,s:o,s:i,s:i,"
+	    "s:i,s:i}", "batch", (json_int_t)b.id, "requested_at",
+	    api_time(b.requested_at), "uid", (json_int_t)b.uid, "key",
+	    b.key != NULL ? json_string(b.key) : json_null(), "request",
+	    request != NULL ? request : json_null(), "max_parallel",
+	    b.max_parallel, "targets", targets, "total", (int)b.n, "done", done,
+	    "running", live, "failed", failed));
+	store_batch_clear(&b);
+}
+
+/* ack: resolve the open attempts of the fires of these runs. */
+static void
+api_ack(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct run	*runs = NULL;
+	json_t		*list;
+	size_t		 n = 0, i;
+	int		 acked;
+
+	if (json_object_get(params, "job") != NULL) {
+		control_error(req, ERR_INVALID_ARGUMENT, "ack takes \"runs\"");
+		return;
+	}
+	if (api_replay_targets(api, req, params, &runs, &n) != 0)
+		return;
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		acked = 0;
+		if (run_state_is_failure(runs[i].state) &&
+		    store_fire_ack(api->store, runs[i].job_id,
+		    runs[i].scheduled_at, &acked, NULL) < 0)
+			acked = 0;
+		json_array_append_new(list, json_pack("{s:I,s:i}", "run",
+		    (json_int_t)runs[i].id, "acked", acked));
+	}
+	store_runs_free(runs, n);
+	api_audit(api, req, params, NULL, NULL);
+	control_reply(req, json_pack("{s:o}", "runs", list));
+}
+
 static const struct control_method methods[] = {
 	{ "ping", api_ping, 0 },
 	{ "job.list", api_job_list, 1 },
@@ -987,6 +1377,9 @@ static const struct control_method methods[] = {
 	{ "run.list", api_run_list, 1 },
 	{ "run.get", api_run_get, 1 },
 	{ "run.output", api_run_output, 1 },
+	{ "replay", api_replay, 1 },
+	{ "replay.get", api_replay_get, 1 },
+	{ "ack", api_ack, 1 },
 };
 
 const struct control_method *

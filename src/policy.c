@@ -65,6 +65,8 @@ struct prun {
 	int			 started;	/* handed to the runner */
 	int			 hold;		/* waits for its job's run */
 	struct runner_result	 failed;	/* spawn failed before a child */
+	int64_t			 batch;		/* replay batch, or JOB_UNSET */
+	int			 max_parallel;	/* of the batch */
 	struct pwaiter		*waiters;
 	TAILQ_ENTRY(prun)	 entry;		/* live or queue list */
 };
@@ -146,6 +148,10 @@ static void	policy_pause_arm(struct policy *, int64_t, int64_t);
 static int	policy_load_job(struct policy *, int64_t, int64_t, char **);
 static void	policy_quarantine(struct policy *, int64_t);
 static int	policy_slots_full(const struct policy *);
+static int	policy_batch_live(struct policy *, int64_t);
+static struct prun *policy_new_run_of(struct policy *, struct pjob *, int64_t,
+		    enum run_trigger, int, int, int64_t, int64_t, int64_t, int,
+		    char **);
 static int	policy_too_late(struct policy *, const struct pjob *, int64_t,
 		    int *);
 
@@ -469,6 +475,20 @@ policy_job_running(struct policy *p, int64_t job_id)
 	return 0;
 }
 
+/* Runs of a replay batch executing now (max_parallel bounds them). */
+static int
+policy_batch_live(struct policy *p, int64_t batch)
+{
+	struct prun	*pr;
+	int		 n = 0;
+
+	TAILQ_FOREACH(pr, &p->running, entry)
+		n += pr->batch == batch;
+	TAILQ_FOREACH(pr, &p->pending, entry)
+		n += pr->batch == batch;
+	return n;
+}
+
 /* Are max_running runs executing or about to (recorded in a batch)? */
 static int
 policy_slots_full(const struct policy *p)
@@ -489,7 +509,10 @@ policy_start_queued(struct policy *p)
 		next = TAILQ_NEXT(pr, entry);
 		if (p->stopping || policy_slots_full(p))
 			return;
-		if (pr->hold && policy_job_running(p, pr->run.job_id))
+		if (pr->batch != JOB_UNSET) {
+			if (policy_batch_live(p, pr->batch) >= pr->max_parallel)
+				continue;
+		} else if (pr->hold && policy_job_running(p, pr->run.job_id))
 			continue;
 		TAILQ_REMOVE(&p->queue, pr, entry);
 		p->nqueued--;
@@ -522,16 +545,31 @@ policy_new_run(struct policy *p, struct pjob *pj, int64_t fire_at,
     enum run_trigger trigger, int attempt, int hold, int64_t now,
     char **cause)
 {
+	return policy_new_run_of(p, pj, fire_at, trigger, attempt, hold, now,
+	    JOB_UNSET, JOB_UNSET, 0, cause);
+}
+
+/* policy_new_run, for a replay of run replay_of in a batch. */
+static struct prun *
+policy_new_run_of(struct policy *p, struct pjob *pj, int64_t fire_at,
+    enum run_trigger trigger, int attempt, int hold, int64_t now,
+    int64_t replay_of, int64_t batch, int max_parallel, char **cause)
+{
 	struct prun	*pr;
 	int		 queue, rc;
 
+	if (batch != JOB_UNSET && policy_batch_live(p, batch) >= max_parallel)
+		hold = 1;
 	queue = hold || p->stopping || policy_slots_full(p);
 	pr = xcalloc(1, sizeof *pr);
 	pr->policy = p;
 	pr->hold = hold;
+	pr->batch = batch;
+	pr->max_parallel = max_parallel;
 	policy_run_init(&pr->run, pj, fire_at, trigger, queue ? RUN_QUEUED :
 	    RUN_RUNNING, now);
 	pr->run.attempt = attempt;
+	pr->run.replay_of = replay_of;
 	pr->run.job = xstrdup(pj->name);
 	if (!queue)
 		pr->run.started_at = now;
@@ -983,6 +1021,15 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 		pj->nlive--;
 	if (pr->run.resolution == RESOLUTION_OPEN)
 		policy_quarantine(p, pr->run.job_id);
+	if (pr->run.trigger == TRIGGER_REPLAY &&
+	    pr->run.state == RUN_SUCCEEDED && pr->run.replay_of != JOB_UNSET &&
+	    store_run_set_resolution(p->store, pr->run.replay_of,
+	    RESOLUTION_REPLAYED, &cause) < 0) {
+		log_warnx("run %" PRId64 ": cannot mark it replayed: %s",
+		    pr->run.replay_of, cause);
+		free(cause);
+		cause = NULL;
+	}
 	policy_notify(pr);
 	policy_prun_free(pr);
 	policy_start_queued(p);
@@ -1258,7 +1305,11 @@ policy_start(struct policy *p, char **cause)
 		pr = xcalloc(1, sizeof *pr);
 		pr->policy = p;
 		pr->run = queued[i];
+		pr->batch = JOB_UNSET;
 		memset(&queued[i], 0, sizeof queued[i]);
+		if (pr->run.trigger == TRIGGER_REPLAY)
+			store_batch_of_run(p->store, pr->run.id, &pr->batch,
+			    &pr->max_parallel, NULL);
 		if ((pj = policy_job(p, pr->run.job_id)) != NULL)
 			pj->nlive++;
 		policy_enqueue(p, pr);
@@ -1269,6 +1320,41 @@ policy_start(struct policy *p, char **cause)
 	if (policy_start_retries(p, now, cause) < 0)
 		return -1;
 	policy_start_queued(p);
+	return 0;
+}
+
+int
+policy_replay(struct policy *p, const struct run *target, int64_t batch,
+    int max_parallel, struct run *run, char **cause)
+{
+	struct pjob	*pj = policy_job(p, target->job_id);
+	struct prun	*pr;
+	int		 attempt = 0;
+
+	if (pj == NULL) {
+		xasprintf(cause, "its job is removed");
+		return -1;
+	}
+	if (p->stopping) {
+		xasprintf(cause, "sqcrond is shutting down");
+		return -1;
+	}
+	if (store_fire_last_attempt(p->store, target->job_id,
+	    target->scheduled_at, &attempt, cause) < 0)
+		return -1;
+	pr = policy_new_run_of(p, pj, target->scheduled_at, TRIGGER_REPLAY,
+	    attempt + 1, 0, policy_now(), target->id, batch,
+	    max_parallel > 0 ? max_parallel : 1, cause);
+	if (pr == NULL)
+		return -1;
+	if (store_fire_supersede(p->store, target->job_id,
+	    target->scheduled_at, pr->run.id, NULL, NULL) < 0)
+		log_warnx("run %" PRId64 ": cannot mark it superseded",
+		    target->id);
+	memset(run, 0, sizeof *run);
+	*run = pr->run;
+	run->job = xstrdup(pr->run.job);
+	run->reason = NULL;
 	return 0;
 }
 

@@ -46,6 +46,16 @@ int		 policy_trigger(struct policy *, int64_t job_id,
 /* Forget a done callback (its client went away). */
 void		 policy_unwait(struct policy *, int64_t run_id,
 		    policy_done_cb, void *arg);
+/*
+ * Replay the fire of target (a run): a new attempt with trigger replay,
+ * replay_of = target, through max_running and at most max_parallel live
+ * runs of the batch (JOB_UNSET: none).  The caller checked the rules of
+ * DESIGN.md section 7; the store refuses a second live replay of a fire
+ * (STORE_CONSTRAINT in the cause).  *run is the new run (run_clear).
+ */
+int		 policy_replay(struct policy *, const struct run *target,
+		    int64_t batch, int max_parallel, struct run *run,
+		    char **cause);
 /* The next fire of a job (ms), or -1 (paused, @reboot, unknown). */
 int64_t		 policy_next_at(struct policy *, int64_t job_id);
 /* sched_period of a scheduled job; 0 when paused or not scheduled. */

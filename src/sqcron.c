@@ -68,6 +68,8 @@ static int	cmd_run(struct globals *, int, char **);
 static int	cmd_runs(struct globals *, int, char **);
 static int	cmd_show(struct globals *, int, char **);
 static int	cmd_logs(struct globals *, int, char **);
+static int	cmd_replay(struct globals *, int, char **);
+static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_help(struct globals *, int, char **);
 static int	cmd_version(struct globals *, int, char **);
 
@@ -92,6 +94,12 @@ static const struct command commands[] = {
 	    "[--until T] [--open] [--limit N]", "list runs, newest first" },
 	{ "show", cmd_show, "show RUN", "show one run in full" },
 	{ "logs", cmd_logs, "logs RUN", "print a run's output" },
+	{ "replay", cmd_replay, "replay RUN... | --job NAME [--since T] "
+	    "[--until T] [--state S,...] [--dry-run] [--key K] "
+	    "[--max-parallel N] [--force] [--wait] | --status BATCH",
+	    "run failed fires again, once each" },
+	{ "ack", cmd_ack, "ack RUN...", "resolve failures without running "
+	    "anything" },
 	{ "ping", cmd_ping, "ping", "check that sqcrond answers" },
 	{ "help", cmd_help, "help [COMMAND]", "show help" },
 	{ "version", cmd_version, "version", "print the version" },
@@ -1086,6 +1094,299 @@ cmd_runs(struct globals *g, int argc, char **argv)
 		    "STATE", "TRIGGER", "SCHEDULED", "TOOK", "REASON");
 		json_array_foreach(json_object_get(res, "runs"), i, run)
 			print_run_line(run, now_ms());
+	}
+	json_decref(res);
+	return ret;
+}
+
+
+/* RUN... arguments as a JSON list; -1 when they are all good. */
+static int
+parse_run_ids(const struct command *c, int argc, char **argv, json_t *ids)
+{
+	json_int_t	 id;
+	char		*end;
+	int		 i;
+
+	for (i = optind; i < argc; i++) {
+		id = strtoll(argv[i], &end, 10);
+		if (*end != '\0' || end == argv[i] || id < 1)
+			return usage_error(c, "\"%s\" is not a run id",
+			    argv[i]);
+		json_array_append_new(ids, json_integer(id));
+	}
+	return -1;
+}
+
+/* One line per target of a replay answer. */
+static void
+print_replay(json_t *res)
+{
+	json_t	*t;
+	size_t	 i;
+
+	if (json_is_true(json_object_get(res, "dry_run")))
+		printf("dry run: nothing was started\n");
+	else
+		printf("batch %lld\n", (long long)json_integer_value(
+		    json_object_get(res, "batch")));
+	printf("%-8s %-17s %s\n", "RUN", "STATUS", "REPLAY");
+	json_array_foreach(json_object_get(res, "targets"), i, t) {
+		json_t	*rr = json_object_get(t, "replay_run");
+
+		printf("%-8lld %-17s ", (long long)json_integer_value(
+		    json_object_get(t, "run")), json_string_value(
+		    json_object_get(t, "status")));
+		if (json_is_integer(rr))
+			printf("%lld\n", (long long)json_integer_value(rr));
+		else
+			printf("-\n");
+	}
+}
+
+/*
+ * Wait for a batch's replays to end, with a progress line on a terminal;
+ * EXIT_OK only when every one succeeded.
+ */
+static int
+replay_wait(struct globals *g, json_int_t batch)
+{
+	json_t	*res = NULL, *t;
+	size_t	 i;
+	int	 ret, tty = isatty(STDERR_FILENO), total, done, failed, bad;
+
+	for (;;) {
+		if ((ret = client_call(g, "replay.get", json_pack("{s:I}",
+		    "batch", batch), &res, NULL, NULL)) != EXIT_OK)
+			return ret;
+		total = (int)json_integer_value(json_object_get(res, "total"));
+		done = (int)json_integer_value(json_object_get(res, "done"));
+		failed = (int)json_integer_value(json_object_get(res,
+		    "failed"));
+		if (tty) {
+			fprintf(stderr, "\r[%-30.*s] %d/%d done, %d failed ",
+			    total > 0 ? done * 30 / total : 30,
+			    "##############################", done, total,
+			    failed);
+			fflush(stderr);
+		}
+		if (done >= total)
+			break;
+		json_decref(res);
+		res = NULL;
+		usleep(200000);
+	}
+	if (tty)
+		fputc('\n', stderr);
+	bad = 0;
+	json_array_foreach(json_object_get(res, "targets"), i, t) {
+		const char	*st = json_string_value(json_object_get(t,
+				    "replay_state"));
+		const char	*status = json_string_value(json_object_get(t,
+				    "status"));
+
+		if (strcmp(status, "not_replayable") == 0 ||
+		    (st != NULL && strcmp(st, "succeeded") != 0))
+			bad++;
+	}
+	if (g->json)
+		print_json(res);
+	else {
+		printf("%-8s %-17s %-8s %s\n", "RUN", "STATUS", "REPLAY",
+		    "STATE");
+		json_array_foreach(json_object_get(res, "targets"), i, t) {
+			json_t	*rr = json_object_get(t, "replay_run");
+			json_t	*st = json_object_get(t, "replay_state");
+			char	 rbuf[24];
+
+			if (json_is_integer(rr))
+				snprintf(rbuf, sizeof rbuf, "%lld",
+				    (long long)json_integer_value(rr));
+			else
+				snprintf(rbuf, sizeof rbuf, "-");
+			printf("%-8lld %-17s %-8s %s\n",
+			    (long long)json_integer_value(json_object_get(t,
+			    "run")), json_string_value(json_object_get(t,
+			    "status")), rbuf,
+			    json_is_string(st) ? json_string_value(st) : "-");
+		}
+	}
+	json_decref(res);
+	return bad == 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+static int
+cmd_replay(struct globals *g, int argc, char **argv)
+{
+	enum { O_JOB = 300, O_STATE, O_SINCE, O_UNTIL, O_DRY, O_KEY, O_MAXP,
+	    O_FORCE, O_WAIT, O_STATUS };
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "job", required_argument, NULL, O_JOB },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "until", required_argument, NULL, O_UNTIL },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "max-parallel", required_argument, NULL, O_MAXP },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "wait", no_argument, NULL, O_WAIT },
+		{ "status", required_argument, NULL, O_STATUS },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("replay");
+	json_t			*params = json_object(), *res, *states, *ids;
+	const char		*errstr;
+	char			 buf[TZ_RFC3339_LEN], *end, *copy, *p, *save;
+	int64_t			 ms;
+	json_int_t		 status = 0, batch;
+	long			 n;
+	int			 ch, r, ret, wait = 0, dry = 0;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		switch (ch) {
+		case O_JOB:
+			json_object_set_new(params, "job", json_string(optarg));
+			break;
+		case O_STATE:
+			states = json_array();
+			copy = xstrdup(optarg);
+			for (p = strtok_r(copy, ",", &save); p != NULL;
+			    p = strtok_r(NULL, ",", &save))
+				json_array_append_new(states, json_string(p));
+			free(copy);
+			json_object_set_new(params, "state", states);
+			break;
+		case O_SINCE:
+		case O_UNTIL:
+			if (tz_parse_time(optarg, now_ms(), &ms, &errstr) != 0) {
+				json_decref(params);
+				return usage_error(c, "--%s \"%s\": %s",
+				    ch == O_SINCE ? "since" : "until", optarg,
+				    errstr);
+			}
+			tz_format_utc_ms(ms, buf, sizeof buf);
+			json_object_set_new(params, ch == O_SINCE ? "since" :
+			    "until", json_string(buf));
+			break;
+		case O_DRY:
+			dry = 1;
+			json_object_set_new(params, "dry_run", json_true());
+			break;
+		case O_KEY:
+			json_object_set_new(params, "key", json_string(optarg));
+			break;
+		case O_MAXP:
+			n = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || n < 1 || n > 1000) {
+				json_decref(params);
+				return usage_error(c, "--max-parallel: \"%s\" is "
+				    "not a count from 1 to 1000", optarg);
+			}
+			json_object_set_new(params, "max_parallel",
+			    json_integer(n));
+			break;
+		case O_FORCE:
+			json_object_set_new(params, "force", json_true());
+			break;
+		case O_WAIT:
+			wait = 1;
+			break;
+		case O_STATUS:
+			status = strtoll(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || status < 1) {
+				json_decref(params);
+				return usage_error(c, "--status: \"%s\" is not a "
+				    "batch id", optarg);
+			}
+			break;
+		default:
+			json_decref(params);
+			if (r == -1) {
+				usage_command(c, stdout);
+				return EXIT_OK;
+			}
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (status > 0) {
+		json_decref(params);
+		if (optind != argc)
+			return usage_error(c, "--status takes no run ids");
+		if ((ret = client_call(g, "replay.get", json_pack("{s:I}",
+		    "batch", status), &res, NULL, NULL)) != EXIT_OK)
+			return ret;
+		ret = print_json(res);
+		json_decref(res);
+		return ret;
+	}
+	if (optind < argc) {
+		if (json_object_get(params, "job") != NULL) {
+			json_decref(params);
+			return usage_error(c, "give run ids or --job, not both");
+		}
+		ids = json_array();
+		if ((ret = parse_run_ids(c, argc, argv, ids)) != -1) {
+			json_decref(ids);
+			json_decref(params);
+			return ret;
+		}
+		json_object_set_new(params, "runs", ids);
+	} else if (json_object_get(params, "job") == NULL) {
+		json_decref(params);
+		return usage_error(c, "missing run ids or --job NAME");
+	}
+	if ((ret = client_call(g, "replay", params, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	batch = json_integer_value(json_object_get(res, "batch"));
+	if (wait && !dry && batch > 0) {
+		if (!g->json)
+			print_replay(res);
+		json_decref(res);
+		return replay_wait(g, batch);
+	}
+	if (g->json)
+		ret = print_json(res);
+	else
+		print_replay(res);
+	json_decref(res);
+	return ret;
+}
+
+static int
+cmd_ack(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("ack");
+	json_t			*ids, *res, *t;
+	size_t			 i;
+	int			 ret;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind >= argc)
+		return usage_error(c, "missing run ids");
+	ids = json_array();
+	if ((ret = parse_run_ids(c, argc, argv, ids)) != -1) {
+		json_decref(ids);
+		return ret;
+	}
+	if ((ret = client_call(g, "ack", json_pack("{s:o}", "runs", ids),
+	    &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else {
+		json_array_foreach(json_object_get(res, "runs"), i, t) {
+			printf("run %lld: %lld attempt(s) acknowledged\n",
+			    (long long)json_integer_value(json_object_get(t,
+			    "run")), (long long)json_integer_value(
+			    json_object_get(t, "acked")));
+		}
 	}
 	json_decref(res);
 	return ret;

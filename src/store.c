@@ -256,6 +256,34 @@
 #define SQL_FIRE_LAST_ATTEMPT \
 	"SELECT max(attempt) FROM runs WHERE job_id = ?1 AND scheduled_at = ?2"
 
+/* Replays (0003-replay.sql). */
+#define SQL_FIRE_REPLAYS \
+	"SELECT id, state FROM runs WHERE job_id = ?1 AND scheduled_at = ?2 " \
+	"AND trigger = 'replay' ORDER BY id DESC"
+#define SQL_BATCH_INSERT \
+	"INSERT INTO replay_batches (requested_at, uid, pid, key, request, " \
+	"max_parallel) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+#define SQL_BATCH_BY_KEY \
+	"SELECT id, answer FROM replay_batches WHERE key = ?1"
+#define SQL_BATCH_ANSWER \
+	"UPDATE replay_batches SET answer = ?2 WHERE id = ?1"
+#define SQL_BATCH_GET \
+	"SELECT id, requested_at, uid, key, request, max_parallel " \
+	"FROM replay_batches WHERE id = ?1"
+#define SQL_TARGET_INSERT \
+	"INSERT INTO replay_targets (batch_id, run_id, status, replay_run) " \
+	"VALUES (?1, ?2, ?3, ?4)"
+#define SQL_TARGETS_GET \
+	"SELECT t.run_id, t.status, t.replay_run, r.state " \
+	"FROM replay_targets AS t LEFT JOIN runs AS r ON r.id = t.replay_run " \
+	"WHERE t.batch_id = ?1 ORDER BY t.run_id"
+#define SQL_BATCH_OF_RUN \
+	"SELECT b.id, b.max_parallel FROM replay_targets AS t " \
+	"JOIN replay_batches AS b ON b.id = t.batch_id WHERE t.replay_run = ?1"
+#define SQL_FIRE_ACK \
+	"UPDATE runs SET resolution = 'acked' WHERE job_id = ?1 " \
+	"AND scheduled_at = ?2 AND resolution IN ('open', 'retrying')"
+
 #define SQL_AUDIT_INSERT \
 	"INSERT INTO audit (at, uid, pid, method, params, outcome, error) " \
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -311,6 +339,15 @@ enum store_stmt {
 	ST_AUDIT_LIST,
 	ST_META_GET,
 	ST_META_SET,
+	ST_FIRE_REPLAYS,
+	ST_BATCH_INSERT,
+	ST_BATCH_BY_KEY,
+	ST_BATCH_ANSWER,
+	ST_BATCH_GET,
+	ST_TARGET_INSERT,
+	ST_TARGETS_GET,
+	ST_BATCH_OF_RUN,
+	ST_FIRE_ACK,
 	ST_COUNT
 };
 
@@ -356,6 +393,15 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_AUDIT_LIST] = SQL_AUDIT_LIST,
 	[ST_META_GET] = SQL_META_GET,
 	[ST_META_SET] = SQL_META_SET,
+	[ST_FIRE_REPLAYS] = SQL_FIRE_REPLAYS,
+	[ST_BATCH_INSERT] = SQL_BATCH_INSERT,
+	[ST_BATCH_BY_KEY] = SQL_BATCH_BY_KEY,
+	[ST_BATCH_ANSWER] = SQL_BATCH_ANSWER,
+	[ST_BATCH_GET] = SQL_BATCH_GET,
+	[ST_TARGET_INSERT] = SQL_TARGET_INSERT,
+	[ST_TARGETS_GET] = SQL_TARGETS_GET,
+	[ST_BATCH_OF_RUN] = SQL_BATCH_OF_RUN,
+	[ST_FIRE_ACK] = SQL_FIRE_ACK,
 };
 
 /* How a struct field is kept in a column. */
@@ -2137,6 +2183,234 @@ store_meta_set(struct store *st, const char *key, const char *value,
 		rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		ret = store_fail(st, rc, cause, "set meta");
+	store_reset(s);
+	return ret;
+}
+
+int
+store_fire_replays(struct store *st, int64_t job_id, int64_t scheduled_at,
+    int64_t *live, int64_t *succeeded, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_FIRE_REPLAYS];
+	enum run_state	 state;
+	char		*name;
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	*live = *succeeded = JOB_UNSET;
+	store_bind_int64(s, 1, job_id, &rc);
+	store_bind_int64(s, 2, scheduled_at, &rc);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		name = store_column_str(s, 1);
+		if (name != NULL && run_state_parse(name, &state) == 0) {
+			if ((state == RUN_QUEUED || state == RUN_RUNNING) &&
+			    *live == JOB_UNSET)
+				*live = store_column_i64(s, 0);
+			if (state == RUN_SUCCEEDED && *succeeded == JOB_UNSET)
+				*succeeded = store_column_i64(s, 0);
+		}
+		free(name);
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "replays of a fire");
+	store_reset(s);
+	return ret;
+}
+
+int
+store_batch_add(struct store *st, const struct store_batch *b, int64_t *id,
+    char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_BATCH_INSERT];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	store_bind_int64(s, 1, b->requested_at, &rc);
+	store_bind_int64(s, 2, b->uid, &rc);
+	store_bind_i64(s, 3, b->pid > 0 ? b->pid : JOB_UNSET, &rc);
+	store_bind_text(s, 4, b->key, &rc);
+	store_bind_text(s, 5, b->request, &rc);
+	store_bind_int64(s, 6, b->max_parallel, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "record replay batch");
+	else
+		*id = sqlite3_last_insert_rowid(st->db);
+	store_reset(s);
+	return ret;
+}
+
+int
+store_batch_by_key(struct store *st, const char *key, int64_t *id,
+    char **answer, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_BATCH_BY_KEY];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	*id = JOB_UNSET;
+	*answer = NULL;
+	store_bind_text(s, 1, key, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = store_column_i64(s, 0);
+		*answer = store_column_str(s, 1);
+	} else if (rc == SQLITE_DONE)
+		ret = store_report(STORE_NOTFOUND, cause, "no replay has key %s",
+		    key);
+	else
+		ret = store_fail(st, rc, cause, "replay by key");
+	store_reset(s);
+	return ret;
+}
+
+int
+store_batch_answer(struct store *st, int64_t id, const char *answer,
+    char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_BATCH_ANSWER];
+	int		 rc = SQLITE_OK;
+
+	store_bind_int64(s, 1, id, &rc);
+	store_bind_text(s, 2, answer, &rc);
+	return store_write_one(st, s, rc, cause, "record replay answer",
+	    "no replay batch", id);
+}
+
+int
+store_batch_target(struct store *st, int64_t batch_id, int64_t run_id,
+    const char *status, int64_t replay_run, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_TARGET_INSERT];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	store_bind_int64(s, 1, batch_id, &rc);
+	store_bind_int64(s, 2, run_id, &rc);
+	store_bind_text(s, 3, status, &rc);
+	store_bind_i64(s, 4, replay_run, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "record replay target");
+	store_reset(s);
+	return ret;
+}
+
+int
+store_batch_get(struct store *st, int64_t id, struct store_batch *b,
+    char **cause)
+{
+	sqlite3_stmt			*s = st->stmt[ST_BATCH_GET];
+	struct store_replay_target	*t;
+	char				*state;
+	size_t				 cap = 0;
+	int				 rc = SQLITE_OK, ret = STORE_OK;
+
+	memset(b, 0, sizeof *b);
+	store_bind_int64(s, 1, id, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		b->id = store_column_i64(s, 0);
+		b->requested_at = store_column_i64(s, 1);
+		b->uid = (uid_t)store_column_i64(s, 2);
+		b->key = store_column_str(s, 3);
+		b->request = store_column_str(s, 4);
+		b->max_parallel = (int)store_column_i64(s, 5);
+	} else if (rc == SQLITE_DONE)
+		ret = store_report(STORE_NOTFOUND, cause, "no replay batch %"
+		    PRId64, id);
+	else
+		ret = store_fail(st, rc, cause, "get replay batch");
+	store_reset(s);
+	if (ret != STORE_OK)
+		return ret;
+
+	s = st->stmt[ST_TARGETS_GET];
+	rc = SQLITE_OK;
+	store_bind_int64(s, 1, id, &rc);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		if (b->n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			b->targets = xreallocarray(b->targets, cap,
+			    sizeof *b->targets);
+		}
+		t = &b->targets[b->n++];
+		memset(t, 0, sizeof *t);
+		t->run_id = store_column_i64(s, 0);
+		t->status = store_column_str(s, 1);
+		t->replay_run = store_column_i64(s, 2);
+		t->replay_state = -1;
+		if ((state = store_column_str(s, 3)) != NULL) {
+			enum run_state	rs;
+
+			if (run_state_parse(state, &rs) == 0)
+				t->replay_state = (int)rs;
+			free(state);
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, cause, "get replay targets");
+		store_batch_clear(b);
+	}
+	store_reset(s);
+	return ret;
+}
+
+void
+store_batch_clear(struct store_batch *b)
+{
+	size_t	i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		free(b->targets[i].status);
+	free(b->targets);
+	free(b->key);
+	free(b->request);
+	memset(b, 0, sizeof *b);
+}
+
+int
+store_batch_of_run(struct store *st, int64_t run_id, int64_t *batch_id,
+    int *max_parallel, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_BATCH_OF_RUN];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	*batch_id = JOB_UNSET;
+	*max_parallel = 0;
+	store_bind_int64(s, 1, run_id, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*batch_id = store_column_i64(s, 0);
+		*max_parallel = (int)store_column_i64(s, 1);
+	} else if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "batch of a replay run");
+	store_reset(s);
+	return ret;
+}
+
+int
+store_fire_ack(struct store *st, int64_t job_id, int64_t scheduled_at,
+    int *n, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_FIRE_ACK];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	store_bind_int64(s, 1, job_id, &rc);
+	store_bind_int64(s, 2, scheduled_at, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "acknowledge a fire");
+	else if (n != NULL)
+		*n = sqlite3_changes(st->db);
 	store_reset(s);
 	return ret;
 }

@@ -331,4 +331,50 @@ int		 store_run_list_plan(struct store *,
 		    const struct store_run_filter *, char **plan,
 		    char **cause);
 
+/*
+ * Replays (DESIGN.md section 7).  A batch is one replay request that is
+ * not a dry run; its key, when given, is unique (STORE_CONSTRAINT).
+ */
+struct store_replay_target {
+	int64_t		 run_id;
+	char		*status;	/* started, in_progress, ... */
+	int64_t		 replay_run;	/* JOB_UNSET: none */
+	int		 replay_state;	/* enum run_state, -1: none */
+};
+struct store_batch {
+	int64_t				 id;
+	int64_t				 requested_at;
+	uid_t				 uid;
+	pid_t				 pid;
+	char				*key;
+	char				*request;	/* JSON */
+	int				 max_parallel;
+	struct store_replay_target	*targets;
+	size_t				 n;
+};
+/* The newest live and newest succeeded replay runs of a fire. */
+int		 store_fire_replays(struct store *, int64_t job_id,
+		    int64_t scheduled_at, int64_t *live, int64_t *succeeded,
+		    char **cause);
+int		 store_batch_add(struct store *, const struct store_batch *,
+		    int64_t *id, char **cause);
+/* The batch with this key and its first answer (NULL if none yet). */
+int		 store_batch_by_key(struct store *, const char *key,
+		    int64_t *id, char **answer, char **cause);
+int		 store_batch_answer(struct store *, int64_t id,
+		    const char *answer, char **cause);
+int		 store_batch_target(struct store *, int64_t batch_id,
+		    int64_t run_id, const char *status, int64_t replay_run,
+		    char **cause);
+/* A batch with its targets; free with store_batch_clear. */
+int		 store_batch_get(struct store *, int64_t id,
+		    struct store_batch *, char **cause);
+void		 store_batch_clear(struct store_batch *);
+/* The batch a replay run belongs to (JOB_UNSET: none). */
+int		 store_batch_of_run(struct store *, int64_t run_id,
+		    int64_t *batch_id, int *max_parallel, char **cause);
+/* Resolve a fire's open attempts as acked; *n how many. */
+int		 store_fire_ack(struct store *, int64_t job_id,
+		    int64_t scheduled_at, int *n, char **cause);
+
 #endif
