@@ -30,6 +30,7 @@
 #include "log.h"
 #include "policy.h"
 #include "protocol.h"
+#include "prune.h"
 #include "runner.h"
 #include "sched.h"
 #include "store.h"
@@ -556,6 +557,7 @@ api_job_changed(struct api *api, struct control_req *req, json_t *params,
 		    cause);
 		free(cause);
 	}
+	prune_kick(api->prune, jr->id);		/* keep_runs may be lower */
 	api_reply_job(api, req, params, jr->id);
 }
 
