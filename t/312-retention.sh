@@ -2,7 +2,8 @@
 # 312-retention: keep_runs and keep_days through a real daemon: runs
 # beyond keep_runs go when runs end, open failures wait for keep_days,
 # live runs stay, prune --dry-run counts and deletes nothing, prune
-# deletes what it counted and is audited, and a restart prunes aged runs.
+# deletes what it counted and is audited, new defaults apply on reload,
+# and a restart prunes aged runs.
 . "${SQCRON_SRCDIR:-.}/t/lib.sh"
 
 export SQCRON_SOCKET=$T/sqcron.sock
@@ -123,6 +124,21 @@ run "$SQCRON" prune --bogus
 is "$rc" 2 "an unknown option is a usage error"
 run "$SQCRON" prune extra
 is "$rc" 2 "so is an argument"
+
+# New defaults on reload reach the jobs that set no keep_runs.
+"$SQCRON" add plain --schedule '@yearly' --command true >/dev/null
+i=0
+while [ $i -lt 4 ]; do
+	"$SQCRON" run plain --wait >/dev/null
+	i=$((i + 1))
+done
+is "$(count_runs plain)" 4 "plain: 4 runs, within the default keep_runs"
+write_config "$T/d.conf" shutdown_timeout=1s keep_runs=2
+kill -HUP "$daemon_pid"
+wait_for '[ "$(count_runs plain)" -le 2 ]' 100
+is "$(count_runs plain)" 2 "after a reload with keep_runs = 2, 2 remain"
+is "$(count_runs five)" 5 "five, with its own keep_runs = 5, keeps 5"
+write_config "$T/d.conf" shutdown_timeout=1s
 
 # A removed job's runs are pruned too, and a restart prunes what aged
 # while the daemon was down; slow's runs, killed at the stop, can go now.
