@@ -30,6 +30,7 @@
 #include "log.h"
 #include "policy.h"
 #include "protocol.h"
+#include "prune.h"
 #include "runner.h"
 #include "sched.h"
 #include "store.h"
@@ -317,20 +318,30 @@ api_redact(json_t *params)
 	return text != NULL ? text : xstrdup("{}");
 }
 
+/* Record a mutation: who, what (params as audit text), how it ended. */
+static void
+api_audit_as(struct api *api, const struct control_peer *peer,
+    const char *method, const char *text, const char *code,
+    const char *error)
+{
+	char	*cause = NULL;
+
+	if (store_audit_insert(api->store, sched_now(), peer->uid, peer->pid,
+	    method, text, code == NULL ? "ok" : code, error, NULL,
+	    &cause) < 0) {
+		log_warnx("audit: cannot record %s: %s", method, cause);
+		free(cause);
+	}
+}
+
 static void
 api_audit(struct api *api, struct control_req *req, json_t *params,
     const char *code, const char *error)
 {
-	const struct control_peer	*peer = control_req_peer(req);
-	char				*text = api_redact(params), *cause = NULL;
+	char	*text = api_redact(params);
 
-	if (store_audit_insert(api->store, sched_now(), peer->uid, peer->pid,
-	    control_req_method(req), text, code == NULL ? "ok" : code, error,
-	    NULL, &cause) < 0) {
-		log_warnx("audit: cannot record %s: %s",
-		    control_req_method(req), cause);
-		free(cause);
-	}
+	api_audit_as(api, control_req_peer(req), control_req_method(req), text,
+	    code, error);
 	free(text);
 }
 
@@ -558,6 +569,7 @@ api_job_changed(struct api *api, struct control_req *req, json_t *params,
 		    cause);
 		free(cause);
 	}
+	prune_kick(api->prune, jr->id);		/* keep_runs may be lower */
 	api_reply_job(api, req, params, jr->id);
 }
 
@@ -1364,6 +1376,104 @@ api_ack(struct control_req *req, json_t *params, void *arg)
 	control_reply(req, json_pack("{s:o}", "runs", list));
 }
 
+/* A prune request waiting for its pass to end. */
+struct api_prune {
+	struct api		*api;
+	struct control_req	*req;		/* NULL once the client left */
+	struct prune_req	*preq;
+	int			 dry_run;
+	struct control_peer	 peer;		/* for the audit */
+	char			*params;
+};
+
+static void
+api_prune_done(const struct prune_result *res, const char *error, void *arg)
+{
+	struct api_prune	*w = arg;
+	const char		*code = error != NULL ? ERR_UNAVAILABLE : NULL;
+	json_t			*jobs;
+	size_t			 i;
+
+	if (!w->dry_run)
+		api_audit_as(w->api, &w->peer, "prune", w->params, code, error);
+	if (w->req != NULL && error != NULL)
+		control_error(w->req, code, "prune stopped: %s", error);
+	else if (w->req != NULL) {
+		jobs = json_array();
+		for (i = 0; i < res->njobs; i++)
+			json_array_append_new(jobs, json_pack("{s:s,s:b,s:I}",
+			    "job", res->jobs[i].name, "removed",
+			    res->jobs[i].removed, "runs",
+			    (json_int_t)res->jobs[i].runs));
+		control_reply(w->req, json_pack("{s:b,s:o,s:I}", "dry_run",
+		    res->dry_run, "jobs", jobs, "total",
+		    (json_int_t)res->total));
+	}
+	free(w->params);
+	free(w);
+}
+
+/*
+ * The client went away: a dry run stops; a real prune goes on to its
+ * end, and is audited then.
+ */
+static void
+api_prune_abort(void *arg)
+{
+	struct api_prune	*w = arg;
+
+	w->req = NULL;
+	if (w->dry_run) {
+		prune_cancel(w->api->prune, w->preq);
+		free(w->params);
+		free(w);
+	}
+}
+
+/*
+ * prune: delete now every run that retention lets go (DESIGN.md section
+ * 3; the rules are store.h's struct store_retention), every job, live or
+ * removed.  params {"dry_run": BOOL}: when true, count and delete
+ * nothing (default false).  The work goes a batch at a time on the loop and the reply
+ * comes at its end: {"dry_run":BOOL,"jobs":[{"job":NAME,"removed":BOOL,
+ * "runs":N}...],"total":N}, the jobs that had runs to delete (or would
+ * have), by job id, and their sum.  Admins only; a real prune is audited
+ * when it ends (also when its client left before), a refused one at
+ * once.
+ */
+static void
+api_prune(struct control_req *req, json_t *params, void *arg)
+{
+	struct api		*api = arg;
+	struct api_prune	*w;
+	json_t			*v = json_object_get(params, "dry_run");
+	int			 dry_run;
+
+	if (v != NULL && !json_is_boolean(v)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"dry_run\" must be "
+		    "a boolean");
+		return;
+	}
+	dry_run = json_is_true(v);
+	if (!control_req_peer(req)->admin) {
+		if (dry_run)
+			control_error(req, ERR_PERMISSION_DENIED, "only an "
+			    "administrator may prune");
+		else
+			api_fail(api, req, params, ERR_PERMISSION_DENIED,
+			    "only an administrator may prune");
+		return;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->api = api;
+	w->req = req;
+	w->dry_run = dry_run;
+	w->peer = *control_req_peer(req);
+	w->params = api_redact(params);
+	w->preq = prune_request(api->prune, dry_run, api_prune_done, w);
+	control_req_on_abort(req, api_prune_abort, w);
+}
+
 static const struct control_method methods[] = {
 	{ "ping", api_ping, 0 },
 	{ "job.list", api_job_list, 1 },
@@ -1380,6 +1490,7 @@ static const struct control_method methods[] = {
 	{ "replay", api_replay, 1 },
 	{ "replay.get", api_replay_get, 1 },
 	{ "ack", api_ack, 1 },
+	{ "prune", api_prune, 0 },	/* checks itself, to audit refusals */
 };
 
 const struct control_method *

@@ -10,6 +10,7 @@
 struct config;
 struct control_method;
 struct policy;
+struct prune;
 struct store;
 struct tz;
 
@@ -18,6 +19,7 @@ struct api {
 	const struct config	*conf;
 	struct store		*store;
 	struct policy		*policy;
+	struct prune		*prune;
 	const struct tz		*tz;		/* the daemon's time zone */
 	int64_t			 started_at;	/* ms */
 	const char		*zone;		/* its name */

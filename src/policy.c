@@ -17,9 +17,9 @@
  * What is decided here in this release: overlap (skip, queue, replace,
  * allow), the max_running limit with a queue ordered by scheduled_at,
  * fires that come late (the daemon was down, or the clock jumped) are
- * recorded `missed`, and resolutions (a failed run is `open`).  Retries,
- * catch-up runs, quarantine and retention arrive with the failure
- * policies.
+ * recorded `missed`, and resolutions (a failed run is `open`); each run
+ * that ends is handed to retention (prune.c).  Retries, catch-up runs
+ * and quarantine arrive with the failure policies.
  */
 
 #include <sys/queue.h>
@@ -40,6 +40,7 @@
 #include "log.h"
 #include "memlimit.h"
 #include "policy.h"
+#include "prune.h"
 #include "runner.h"
 #include "sched.h"
 #include "store.h"
@@ -112,6 +113,7 @@ struct policy {
 	struct event_base	*base;
 	struct store		*store;
 	struct runner		*runner;
+	struct prune		*prune;
 	const struct config	*conf;
 	const struct tz		*tz;
 	struct sched		*sched;
@@ -186,8 +188,8 @@ policy_job_free(struct pjob *pj)
 
 struct policy *
 policy_new(struct event_base *base, struct store *store,
-    struct runner *runner, const struct config *conf, const struct tz *tz,
-    char **cause)
+    struct runner *runner, struct prune *prune, const struct config *conf,
+    const struct tz *tz, char **cause)
 {
 	struct policy	*p;
 
@@ -195,6 +197,7 @@ policy_new(struct event_base *base, struct store *store,
 	p->base = base;
 	p->store = store;
 	p->runner = runner;
+	p->prune = prune;
 	p->conf = conf;
 	p->tz = tz;
 	TAILQ_INIT(&p->running);
@@ -1030,6 +1033,7 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 		free(cause);
 		cause = NULL;
 	}
+	prune_kick(p->prune, pr->run.job_id);
 	policy_notify(pr);
 	policy_prun_free(pr);
 	policy_start_queued(p);

@@ -11,6 +11,7 @@
 struct config;
 struct event_base;
 struct policy;
+struct prune;
 struct runner;
 struct store;
 struct tz;
@@ -18,9 +19,10 @@ struct tz;
 /* Called when a run ends (or at once for a run that never executes). */
 typedef void	(*policy_done_cb)(const struct run *, void *);
 
+/* prune (may be NULL) hears of every run that ends. */
 struct policy	*policy_new(struct event_base *, struct store *,
-		    struct runner *, const struct config *, const struct tz *,
-		    char **cause);
+		    struct runner *, struct prune *, const struct config *,
+		    const struct tz *, char **cause);
 void		 policy_free(struct policy *);
 /*
  * Start-up: runs left running become lost (survivors are terminated),

@@ -70,6 +70,7 @@ static int	cmd_show(struct globals *, int, char **);
 static int	cmd_logs(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
+static int	cmd_prune(struct globals *, int, char **);
 static int	cmd_help(struct globals *, int, char **);
 static int	cmd_version(struct globals *, int, char **);
 
@@ -100,6 +101,8 @@ static const struct command commands[] = {
 	    "run failed fires again, once each" },
 	{ "ack", cmd_ack, "ack RUN...", "resolve failures without running "
 	    "anything" },
+	{ "prune", cmd_prune, "prune [--dry-run]",
+	    "delete the runs that keep_runs and keep_days let go" },
 	{ "ping", cmd_ping, "ping", "check that sqcrond answers" },
 	{ "help", cmd_help, "help [COMMAND]", "show help" },
 	{ "version", cmd_version, "version", "print the version" },
@@ -738,8 +741,8 @@ usage_job_options(const struct command *c, FILE *f, int edit)
 	}
 	if (edit)
 		fprintf(f, " --unset-env NAME");
-	fprintf(f, "\nStored now, acted on in later releases: keep-runs, "
-	    "keep-days, notify,\n  notify-on, ping-url, mailto.\n");
+	fprintf(f, "\nStored now, acted on in later releases: notify, notify-on, "
+	    "ping-url, mailto.\n");
 }
 
 static int
@@ -1446,6 +1449,87 @@ cmd_logs(struct globals *g, int argc, char **argv)
 	}
 	json_decref(res);
 	return ret;
+}
+
+/* A job of a prune result: its name, and whether it was removed. */
+static void
+prune_label(json_t *job, char *buf, size_t len)
+{
+	const char	*name = json_string_value(json_object_get(job, "job"));
+
+	snprintf(buf, len, "%s%s", name != NULL ? name : "?",
+	    json_is_true(json_object_get(job, "removed")) ? " (removed)" : "");
+}
+
+/*
+ * prune [--dry-run]: the daemon prunes every job now and answers when
+ * done; a table of the jobs that lost runs (or would), and the total.
+ */
+static int
+cmd_prune(struct globals *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("prune");
+	json_t			*res, *job, *jobs;
+	char			 label[160];
+	size_t			 i, njobs;
+	int			 ch, r, ret, dry_run = 0, w = 3;
+	long long		 total;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS "n", longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		if (ch != 'n') {
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+		dry_run = 1;
+	}
+	if (optind != argc)
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((ret = client_call(g, "prune", json_pack("{s:b}", "dry_run",
+	    dry_run), &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json) {
+		ret = print_json(res);
+		json_decref(res);
+		return ret;
+	}
+	jobs = json_object_get(res, "jobs");
+	njobs = json_array_size(jobs);
+	total = (long long)json_integer_value(json_object_get(res, "total"));
+	json_array_foreach(jobs, i, job) {
+		prune_label(job, label, sizeof label);
+		if ((int)strlen(label) > w)
+			w = (int)strlen(label);
+	}
+	if (njobs > 0)
+		printf("%-*s  %10s\n", w, "JOB", "RUNS");
+	json_array_foreach(jobs, i, job) {
+		prune_label(job, label, sizeof label);
+		printf("%-*s  %10lld\n", w, label, (long long)
+		    json_integer_value(json_object_get(job, "runs")));
+	}
+	if (total == 0)
+		printf("%s\n", dry_run ? "no runs would be deleted" :
+		    "no runs to delete");
+	else
+		printf("%s %lld run%s of %zu job%s%s\n", dry_run ?
+		    "would delete" : "deleted", total, total == 1 ? "" : "s",
+		    njobs, njobs == 1 ? "" : "s", dry_run ?
+		    " (dry run: nothing was deleted)" : "");
+	json_decref(res);
+	return EXIT_OK;
 }
 
 static int

@@ -9,9 +9,11 @@
  *	   exits with "already running, pid N")
  *	4. detaching (without -f), the pid in the lock file
  *	5. the store (migrations applied), the event loop with SIGTERM/SIGINT
- *	   (stop) and SIGHUP (reload), the runner (subreaper, SIGCHLD)
+ *	   (stop) and SIGHUP (reload), the runner (subreaper, SIGCHLD),
+ *	   retention (prune), idle until told
  *	6. the policy: runs left running become lost, queued ones wait
- *	   again, every job is scheduled, fires missed while down recorded
+ *	   again, every job is scheduled, fires missed while down recorded;
+ *	   then retention goes over every job once, in the background
  *	7. the control socket (a stale one is removed)
  *	8. READY=1 to $NOTIFY_SOCKET when set
  *
@@ -44,6 +46,7 @@
 #include "control.h"
 #include "log.h"
 #include "policy.h"
+#include "prune.h"
 #include "runner.h"
 #include "store.h"
 #include "tz.h"
@@ -69,6 +72,7 @@ struct sqcrond {
 	struct api		 api;
 	struct store		*store;
 	struct runner		*runner;
+	struct prune		*prune;
 	struct policy		*policy;
 	struct control		*control;
 	struct event		*ev_term;
@@ -320,6 +324,7 @@ sqcrond_reload_cb(evutil_socket_t sig, short events, void *arg)
 	d->conf = conf;
 	d->api.conf = conf;
 	policy_set_config(d->policy, conf);
+	prune_set_config(d->prune, conf);
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -432,13 +437,16 @@ main(int argc, char **argv)
 	if ((d.runner = sqcrond_runner(&d, &cause)) == NULL)
 		fatalx("%s", cause);
 	log_info("memory limits: %s", runner_memory_mode(d.runner));
-	if ((d.policy = policy_new(d.base, d.store, d.runner, d.conf, d.tz,
-	    &cause)) == NULL || policy_start(d.policy, &cause) == -1)
+	d.prune = prune_new(d.base, d.store, d.conf);
+	if ((d.policy = policy_new(d.base, d.store, d.runner, d.prune, d.conf,
+	    d.tz, &cause)) == NULL || policy_start(d.policy, &cause) == -1)
 		fatalx("%s", cause);
+	prune_all(d.prune);
 
 	d.api.conf = d.conf;
 	d.api.store = d.store;
 	d.api.policy = d.policy;
+	d.api.prune = d.prune;
 	d.api.tz = d.tz;
 	d.api.started_at = (int64_t)time(NULL) * 1000;
 	d.api.zone = tz_name(d.tz);
@@ -454,6 +462,7 @@ main(int argc, char **argv)
 
 	control_free(d.control);
 	policy_free(d.policy);
+	prune_free(d.prune);
 	runner_free(d.runner);
 	store_close(d.store);
 	event_free(d.ev_hup);

@@ -66,6 +66,14 @@
  * stay under 8 MB; index lookups need a handful of pages.
  */
 #define SQL_CACHE_SIZE		"PRAGMA cache_size = -512"
+/*
+ * A checkpoint copies the WAL into the database and syncs it inside the
+ * commit that takes the WAL past this many pages, holding the event
+ * loop meanwhile.  SQLite's 1000 pages (4 MB) made that 40-50 ms when
+ * retention deleted in bulk (contrib/bench/bench-prune); 250 pages keep
+ * it to about a quarter, for a few per cent more syncs.
+ */
+#define SQL_WAL_AUTOCHECKPOINT	"PRAGMA wal_autocheckpoint = 250"
 #define SQL_USER_VERSION	"PRAGMA user_version"
 #define SQL_SET_USER_VERSION	"PRAGMA user_version = %d"
 #define SQL_APPLICATION_ID	"PRAGMA application_id"
@@ -283,6 +291,73 @@
 #define SQL_FIRE_ACK \
 	"UPDATE runs SET resolution = 'acked' WHERE job_id = ?1 " \
 	"AND scheduled_at = ?2 AND resolution IN ('open', 'retrying')"
+/*
+ * Retention (store.h, struct store_retention).  "r.state NOT IN
+ * ('queued', 'running') AND r.resolution IS NOT 'open'" word for word
+ * selects the partial index runs_prunable (0004): the runs keep_runs may
+ * delete, by job and id.  The age rule walks the job's fires in the
+ * index of UNIQUE (job_id, scheduled_at, attempt).  Deletes go through
+ * "id IN (SELECT ... LIMIT)", so one batch is bounded; SQLite then
+ * deletes run_output rows (cascade) and clears replay_of of replays
+ * (runs_replay_of) for each run.
+ */
+#define PRUNE_ENDED	"r.state NOT IN ('queued', 'running')"
+#define PRUNE_NOT_OPEN	"r.resolution IS NOT 'open'"
+#define PRUNE_REPLAYING \
+	"EXISTS (SELECT 1 FROM runs AS l WHERE l.replay_of = r.id " \
+	"AND l.state IN ('queued', 'running'))"
+#define PRUNE_JOB_COLS \
+	"SELECT j.id, j.name, j.keep_runs, j.keep_days_ms, " \
+	"j.removed_at IS NOT NULL FROM jobs AS j"
+#define SQL_PRUNE_JOBS \
+	PRUNE_JOB_COLS " WHERE j.id > ?1 " \
+	"AND EXISTS (SELECT 1 FROM runs WHERE job_id = j.id) " \
+	"ORDER BY j.id LIMIT ?2"
+#define SQL_PRUNE_JOB \
+	PRUNE_JOB_COLS " WHERE j.id = ?1"
+/* The job's keep_runs-th newest run (?2 is keep_runs - 1). */
+#define SQL_PRUNE_CUT \
+	"SELECT id FROM runs WHERE job_id = ?1 ORDER BY id DESC " \
+	"LIMIT 1 OFFSET ?2"
+/* The run of the latest scheduled fire, as store_fire_latest finds it. */
+#define SQL_PRUNE_FIRE \
+	"SELECT id FROM runs WHERE job_id = ?1 " \
+	"AND trigger IN ('schedule', 'catchup') " \
+	"ORDER BY scheduled_at DESC LIMIT 1"
+/* ?1 job, ?2 before, ?3 keep_id, ?4 batch. */
+#define SQL_PRUNE_DELETE_OLD \
+	"DELETE FROM runs WHERE id IN (SELECT r.id FROM runs AS r " \
+	"WHERE r.job_id = ?1 AND r.scheduled_at < ?2 AND " PRUNE_ENDED \
+	" AND r.id IS NOT ?3 AND NOT " PRUNE_REPLAYING \
+	" ORDER BY r.scheduled_at LIMIT ?4)"
+/* ?1 job, ?2 cut, ?3 keep_id, ?4 batch. */
+#define SQL_PRUNE_DELETE_MANY \
+	"DELETE FROM runs WHERE id IN (SELECT r.id FROM runs AS r " \
+	"WHERE r.job_id = ?1 AND r.id < ?2 AND " PRUNE_ENDED " AND " \
+	PRUNE_NOT_OPEN " AND r.id IS NOT ?3 AND NOT " PRUNE_REPLAYING \
+	" ORDER BY r.id LIMIT ?4)"
+/* Dry run, beyond keep_runs: ?5 runs after id ?4; how many, the last. */
+#define SQL_PRUNE_COUNT_MANY \
+	"SELECT count(*), max(id) FROM (SELECT r.id FROM runs AS r " \
+	"WHERE r.job_id = ?1 AND r.id < ?2 AND r.id > ?4 AND " PRUNE_ENDED \
+	" AND " PRUNE_NOT_OPEN " AND r.id IS NOT ?3 AND NOT " \
+	PRUNE_REPLAYING " ORDER BY r.id LIMIT ?5)"
+/*
+ * Dry run, old fires: ?7 runs after (?4, ?5) in (scheduled_at, attempt)
+ * order, each with 1 when it goes and SQL_PRUNE_COUNT_MANY did not count
+ * it (?6 is the cut, or the smallest integer when there is none).
+ */
+#define SQL_PRUNE_COUNT_OLD \
+	"SELECT r.scheduled_at, r.attempt, " PRUNE_ENDED \
+	" AND r.id IS NOT ?3 AND NOT " PRUNE_REPLAYING \
+	" AND (r.id >= ?6 OR r.resolution IS 'open') FROM runs AS r " \
+	"WHERE r.job_id = ?1 AND r.scheduled_at < ?2 " \
+	"AND (r.scheduled_at, r.attempt) > (?4, ?5) " \
+	"ORDER BY r.scheduled_at, r.attempt LIMIT ?7"
+/* ?1 job, ?2 keep_id. */
+#define SQL_PRUNE_OLDEST \
+	"SELECT r.scheduled_at FROM runs AS r WHERE r.job_id = ?1 AND " \
+	PRUNE_ENDED " AND r.id IS NOT ?2 ORDER BY r.scheduled_at LIMIT 1"
 
 #define SQL_AUDIT_INSERT \
 	"INSERT INTO audit (at, uid, pid, method, params, outcome, error) " \
@@ -335,6 +410,15 @@ enum store_stmt {
 	ST_RUNS_RETRYING,
 	ST_FIRE_LATEST,
 	ST_FIRE_LAST_ATTEMPT,
+	ST_PRUNE_JOBS,
+	ST_PRUNE_JOB,
+	ST_PRUNE_CUT,
+	ST_PRUNE_FIRE,
+	ST_PRUNE_DELETE_OLD,
+	ST_PRUNE_DELETE_MANY,
+	ST_PRUNE_COUNT_MANY,
+	ST_PRUNE_COUNT_OLD,
+	ST_PRUNE_OLDEST,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_LIST,
 	ST_META_GET,
@@ -389,6 +473,15 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_RUNS_RETRYING] = SQL_RUNS_RETRYING,
 	[ST_FIRE_LATEST] = SQL_FIRE_LATEST,
 	[ST_FIRE_LAST_ATTEMPT] = SQL_FIRE_LAST_ATTEMPT,
+	[ST_PRUNE_JOBS] = SQL_PRUNE_JOBS,
+	[ST_PRUNE_JOB] = SQL_PRUNE_JOB,
+	[ST_PRUNE_CUT] = SQL_PRUNE_CUT,
+	[ST_PRUNE_FIRE] = SQL_PRUNE_FIRE,
+	[ST_PRUNE_DELETE_OLD] = SQL_PRUNE_DELETE_OLD,
+	[ST_PRUNE_DELETE_MANY] = SQL_PRUNE_DELETE_MANY,
+	[ST_PRUNE_COUNT_MANY] = SQL_PRUNE_COUNT_MANY,
+	[ST_PRUNE_COUNT_OLD] = SQL_PRUNE_COUNT_OLD,
+	[ST_PRUNE_OLDEST] = SQL_PRUNE_OLDEST,
 	[ST_AUDIT_INSERT] = SQL_AUDIT_INSERT,
 	[ST_AUDIT_LIST] = SQL_AUDIT_LIST,
 	[ST_META_GET] = SQL_META_GET,
@@ -1256,6 +1349,7 @@ store_open_with(const char *path, int durability_full,
 	    SQL_SYNC_NORMAL, cause) != 0 ||
 	    store_open_exec(st->db, SQL_TRUSTED_SCHEMA_OFF, cause) != 0 ||
 	    store_open_exec(st->db, SQL_CACHE_SIZE, cause) != 0 ||
+	    store_open_exec(st->db, SQL_WAL_AUTOCHECKPOINT, cause) != 0 ||
 	    store_open_exec(st->db, SQL_FOREIGN_KEYS_OFF, cause) != 0)
 		goto fail;
 	if (store_upgrade(st, m, n, cause) != 0)
@@ -1899,35 +1993,46 @@ store_run_list(struct store *st, const struct store_run_filter *f,
 	return store_read_runs(st, s, rc, runsp, np, cause, "list runs");
 }
 
-int
-store_run_list_plan(struct store *st, const struct store_run_filter *f,
-    char **plan, char **cause)
+/* Append the query plan of s, a step a line, to *out. */
+static int
+store_explain(struct store *st, sqlite3_stmt *stmt, char **out, char **cause)
 {
 	sqlite3_stmt	*s = NULL;
-	char		*sql, *out, *next;
+	char		*sql, *next;
 	const char	*detail;
 	int		 rc;
 
-	xasprintf(&sql, SQL_EXPLAIN,
-	    sqlite3_sql(st->stmt[store_run_list_stmt(f)]));
+	xasprintf(&sql, SQL_EXPLAIN, sqlite3_sql(stmt));
 	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
 		return store_fail(st, rc, cause, "explain");
-	out = xstrdup("");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		detail = (const char *)sqlite3_column_text(s, 3);
-		xasprintf(&next, "%s%s\n", out, detail != NULL ? detail : "");
-		free(out);
-		out = next;
+		xasprintf(&next, "%s%s\n", *out, detail != NULL ? detail : "");
+		free(*out);
+		*out = next;
 	}
-	if (rc != SQLITE_DONE) {
-		free(out);
+	if (rc != SQLITE_DONE)
 		rc = store_fail(st, rc, cause, "explain");
-		sqlite3_finalize(s);
+	else
+		rc = STORE_OK;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_run_list_plan(struct store *st, const struct store_run_filter *f,
+    char **plan, char **cause)
+{
+	char	*out = xstrdup("");
+	int	 rc;
+
+	if ((rc = store_explain(st, st->stmt[store_run_list_stmt(f)], &out,
+	    cause)) != STORE_OK) {
+		free(out);
 		return rc;
 	}
-	sqlite3_finalize(s);
 	*plan = out;
 	return STORE_OK;
 }
@@ -2065,6 +2170,311 @@ store_fire_last_attempt(struct store *st, int64_t job_id,
 	ret = store_read_i64(st, s, rc, &v, cause, "fire attempts");
 	*attempt = ret == STORE_OK && v != JOB_UNSET ? (int)v : 0;
 	return ret;
+}
+
+/* A job row of SQL_PRUNE_JOBS / SQL_PRUNE_JOB. */
+static void
+store_column_prune_job(sqlite3_stmt *s, struct store_prune_job *j)
+{
+	j->id = sqlite3_column_int64(s, 0);
+	j->name = store_column_str(s, 1);
+	j->keep_runs = store_column_i64(s, 2);
+	j->keep_days_ms = store_column_i64(s, 3);
+	j->removed = sqlite3_column_int(s, 4);
+}
+
+int
+store_prune_jobs(struct store *st, int64_t after, size_t limit,
+    struct store_prune_job **jobsp, size_t *np, char **cause)
+{
+	sqlite3_stmt		*s = st->stmt[ST_PRUNE_JOBS];
+	struct store_prune_job	*jobs = NULL;
+	size_t			 n = 0, cap = 0;
+	int			 rc = SQLITE_OK, ret = STORE_OK;
+
+	store_bind_int64(s, 1, after, &rc);
+	store_bind_int64(s, 2, limit == 0 || limit > INT64_MAX ? -1 :
+	    (int64_t)limit, &rc);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			jobs = xreallocarray(jobs, cap, sizeof *jobs);
+		}
+		store_column_prune_job(s, &jobs[n++]);
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, cause, "list jobs to prune");
+		store_prune_jobs_free(jobs, n);
+		jobs = NULL;
+		n = 0;
+	}
+	store_reset(s);
+	*jobsp = jobs;
+	*np = n;
+	return ret;
+}
+
+int
+store_prune_job(struct store *st, int64_t id, struct store_prune_job *j,
+    char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_PRUNE_JOB];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	memset(j, 0, sizeof *j);
+	store_bind_int64(s, 1, id, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		store_column_prune_job(s, j);
+	else if (rc == SQLITE_DONE) {
+		ret = store_report(STORE_NOTFOUND, cause,
+		    "prune: no job has id %" PRId64, id);
+	} else
+		ret = store_fail(st, rc, cause, "get job to prune");
+	store_reset(s);
+	return ret;
+}
+
+void
+store_prune_jobs_free(struct store_prune_job *jobs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(jobs[i].name);
+	free(jobs);
+}
+
+int
+store_prune_bounds(struct store *st, int64_t job_id, int64_t keep_runs,
+    int64_t before, int keep_fire, struct store_retention *r, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc = SQLITE_OK, ret;
+
+	r->job_id = job_id;
+	r->before = before;
+	r->cut = r->keep_id = JOB_UNSET;
+	if (keep_runs > 0) {
+		s = st->stmt[ST_PRUNE_CUT];
+		store_bind_int64(s, 1, job_id, &rc);
+		store_bind_int64(s, 2, keep_runs - 1, &rc);
+		if ((ret = store_read_i64(st, s, rc, &r->cut, cause,
+		    "prune: newest runs")) != STORE_OK)
+			return ret;
+	}
+	if (keep_fire) {
+		s = st->stmt[ST_PRUNE_FIRE];
+		rc = SQLITE_OK;
+		store_bind_int64(s, 1, job_id, &rc);
+		if ((ret = store_read_i64(st, s, rc, &r->keep_id, cause,
+		    "prune: latest fire")) != STORE_OK)
+			return ret;
+	}
+	return STORE_OK;
+}
+
+/* One bounded delete of SQL_PRUNE_DELETE_*; *n is how many went. */
+static int
+store_prune_delete(struct store *st, enum store_stmt id,
+    const struct store_retention *r, int64_t bound, size_t max, size_t *n,
+    char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[id];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	*n = 0;
+	store_bind_int64(s, 1, r->job_id, &rc);
+	store_bind_int64(s, 2, bound, &rc);
+	store_bind_i64(s, 3, r->keep_id, &rc);
+	store_bind_int64(s, 4, (int64_t)max, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "prune runs");
+	else
+		*n = (size_t)sqlite3_changes(st->db);
+	store_reset(s);
+	return ret;
+}
+
+/*
+ * Each delete is its own transaction (outside store_begin): one statement
+ * needs no statement journal, which for a multi-row delete inside BEGIN
+ * ... COMMIT would copy every page it changes once more, to a temporary
+ * file.  A failure of the second leaves the first done, which is as good
+ * as a smaller batch.
+ */
+int
+store_prune_runs(struct store *st, const struct store_retention *r,
+    size_t max, size_t *n, char **cause)
+{
+	size_t	old = 0, many = 0;
+	int	ret = STORE_OK;
+
+	*n = 0;
+	if (max == 0 || max > INT32_MAX)
+		return store_report(STORE_INVALID, cause, "prune runs: a "
+		    "batch of %zu", max);
+	if (r->before != JOB_UNSET)
+		ret = store_prune_delete(st, ST_PRUNE_DELETE_OLD, r, r->before,
+		    max, &old, cause);
+	if (ret == STORE_OK && old < max && r->cut != JOB_UNSET)
+		ret = store_prune_delete(st, ST_PRUNE_DELETE_MANY, r, r->cut,
+		    max - old, &many, cause);
+	*n = old + many;
+	return ret;
+}
+
+void
+store_prune_cursor_init(struct store_prune_cursor *c)
+{
+	c->phase = 0;
+	c->after_id = INT64_MIN;
+	c->after_at = INT64_MIN;
+	c->after_attempt = INT64_MIN;
+}
+
+/* Dry run, beyond keep_runs: one chunk of SQL_PRUNE_COUNT_MANY. */
+static int
+store_prune_count_many(struct store *st, const struct store_retention *r,
+    struct store_prune_cursor *c, size_t max, int64_t *n, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_PRUNE_COUNT_MANY];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+	int64_t		 k = 0;
+
+	store_bind_int64(s, 1, r->job_id, &rc);
+	store_bind_int64(s, 2, r->cut, &rc);
+	store_bind_i64(s, 3, r->keep_id, &rc);
+	store_bind_int64(s, 4, c->after_id, &rc);
+	store_bind_int64(s, 5, (int64_t)max, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		k = sqlite3_column_int64(s, 0);
+		if (k > 0)
+			c->after_id = sqlite3_column_int64(s, 1);
+	} else
+		ret = store_fail(st, rc, cause, "count runs to prune");
+	store_reset(s);
+	if (ret == STORE_OK) {
+		*n += k;
+		if (k < (int64_t)max)
+			c->phase = 1;
+	}
+	return ret;
+}
+
+/* Dry run, old fires: one chunk of SQL_PRUNE_COUNT_OLD. */
+static int
+store_prune_count_old(struct store *st, const struct store_retention *r,
+    struct store_prune_cursor *c, size_t max, int64_t *n, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_PRUNE_COUNT_OLD];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+	int64_t		 seen = 0, k = 0;
+
+	store_bind_int64(s, 1, r->job_id, &rc);
+	store_bind_int64(s, 2, r->before, &rc);
+	store_bind_i64(s, 3, r->keep_id, &rc);
+	store_bind_int64(s, 4, c->after_at, &rc);
+	store_bind_int64(s, 5, c->after_attempt, &rc);
+	store_bind_int64(s, 6, r->cut != JOB_UNSET ? r->cut : INT64_MIN, &rc);
+	store_bind_int64(s, 7, (int64_t)max, &rc);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		c->after_at = sqlite3_column_int64(s, 0);
+		c->after_attempt = sqlite3_column_int64(s, 1);
+		k += sqlite3_column_int(s, 2) != 0;
+		seen++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "count old runs to prune");
+	store_reset(s);
+	if (ret == STORE_OK) {
+		*n += k;
+		if (seen < (int64_t)max)
+			c->phase = 2;
+	}
+	return ret;
+}
+
+int
+store_prune_count(struct store *st, const struct store_retention *r,
+    struct store_prune_cursor *c, size_t max, int64_t *n, int *done,
+    char **cause)
+{
+	int	ret = STORE_OK;
+
+	*done = 0;
+	if (max == 0 || max > INT32_MAX)
+		return store_report(STORE_INVALID, cause, "count runs to "
+		    "prune: a batch of %zu", max);
+	if (c->phase == 0) {
+		if (r->cut == JOB_UNSET)
+			c->phase = 1;
+		else
+			return store_prune_count_many(st, r, c, max, n, cause);
+	}
+	if (c->phase == 1) {
+		if (r->before == JOB_UNSET)
+			c->phase = 2;
+		else
+			ret = store_prune_count_old(st, r, c, max, n, cause);
+	}
+	*done = c->phase == 2;
+	return ret;
+}
+
+int
+store_prune_oldest(struct store *st, const struct store_retention *r,
+    int64_t *at, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_PRUNE_OLDEST];
+	int		 rc = SQLITE_OK;
+
+	store_bind_int64(s, 1, r->job_id, &rc);
+	store_bind_i64(s, 2, r->keep_id, &rc);
+	return store_read_i64(st, s, rc, at, cause, "oldest run");
+}
+
+int
+store_prune_plan(struct store *st, char **plan, char **cause)
+{
+	static const struct {
+		const char	*name;
+		enum store_stmt	 id;
+	} stmts[] = {
+		{ "jobs", ST_PRUNE_JOBS },
+		{ "cut", ST_PRUNE_CUT },
+		{ "fire", ST_PRUNE_FIRE },
+		{ "delete old", ST_PRUNE_DELETE_OLD },
+		{ "delete many", ST_PRUNE_DELETE_MANY },
+		{ "count many", ST_PRUNE_COUNT_MANY },
+		{ "count old", ST_PRUNE_COUNT_OLD },
+		{ "oldest", ST_PRUNE_OLDEST },
+	};
+	char	*out = xstrdup(""), *next;
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+		xasprintf(&next, "%s%s:\n", out, stmts[i].name);
+		free(out);
+		out = next;
+		if ((rc = store_explain(st, st->stmt[stmts[i].id], &out,
+		    cause)) != STORE_OK) {
+			free(out);
+			return rc;
+		}
+	}
+	*plan = out;
+	return STORE_OK;
 }
 
 int

@@ -297,6 +297,90 @@ int		 store_fire_latest(struct store *, int64_t job_id,
 int		 store_fire_last_attempt(struct store *, int64_t job_id,
 		    int64_t scheduled_at, int *attempt, char **cause);
 
+/*
+ * Retention (DESIGN.md section 3, keep_runs and keep_days).  A run of a
+ * job may be deleted, with its output, when all of these hold:
+ *	- it has ended (it is not queued or running);
+ *	- no replay of it is queued or running;
+ *	- it is not keep_id (the job's latest scheduled fire, which catch-up
+ *	  counts from at start: deleting it would record fires that ran as
+ *	  missed);
+ *	- and either its fire is older than `before` (scheduled_at < before:
+ *	  keep_days ages a fire, with all its attempts, from when it was
+ *	  due), or it is older than `cut` (not among the job's keep_runs
+ *	  newest runs, by id) and it is not an open failure: an open failure
+ *	  outlives keep_runs and waits for keep_days.
+ * A run deleted while another's replay_of names it leaves that replay_of
+ * NULL (ON DELETE SET NULL in the schema); run_output rows go with their
+ * runs (ON DELETE CASCADE).
+ */
+struct store_retention {
+	int64_t		 job_id;
+	int64_t		 before;	/* JOB_UNSET: no age limit */
+	int64_t		 cut;		/* JOB_UNSET: no count limit */
+	int64_t		 keep_id;	/* JOB_UNSET: none */
+};
+
+/* A job as retention sees it: options unset are JOB_UNSET. */
+struct store_prune_job {
+	int64_t		 id;
+	char		*name;
+	int64_t		 keep_runs;
+	int64_t		 keep_days_ms;
+	int		 removed;
+};
+
+/* Where store_prune_count stands in a job (store_prune_cursor_init). */
+struct store_prune_cursor {
+	int		 phase;
+	int64_t		 after_id;
+	int64_t		 after_at;
+	int64_t		 after_attempt;
+};
+
+/*
+ * Jobs (live or removed) that have runs, with id > after, by id, at most
+ * limit of them (free with store_prune_jobs_free).
+ */
+int		 store_prune_jobs(struct store *, int64_t after, size_t limit,
+		    struct store_prune_job **, size_t *, char **cause);
+/* One job, as store_prune_jobs has it; STORE_NOTFOUND: no such job. */
+int		 store_prune_job(struct store *, int64_t id,
+		    struct store_prune_job *, char **cause);
+/* Free what store_prune_job(s) gave. */
+void		 store_prune_jobs_free(struct store_prune_job *, size_t);
+/*
+ * Fill r for a job: cut from keep_runs (0: no count limit), keep_id the
+ * run of its latest scheduled fire when keep_fire, before as given.
+ */
+int		 store_prune_bounds(struct store *, int64_t job_id,
+		    int64_t keep_runs, int64_t before, int keep_fire,
+		    struct store_retention *r, char **cause);
+/*
+ * Delete at most max runs that r lets go, oldest fires first, then
+ * oldest ids; *n is how many (also on failure: a first part may be
+ * done).  Fewer than max means nothing more may go now.  Outside
+ * store_begin each of the two parts commits on its own.
+ */
+int		 store_prune_runs(struct store *, const struct store_retention *,
+		    size_t max, size_t *n, char **cause);
+/* Start counting a job from its beginning. */
+void		 store_prune_cursor_init(struct store_prune_cursor *);
+/*
+ * Dry run: look at about max more candidate runs of r's job and add to
+ * *n how many store_prune_runs would delete; *done when the job is
+ * counted.  Each run is counted once however many rules let it go.
+ */
+int		 store_prune_count(struct store *, const struct store_retention *,
+		    struct store_prune_cursor *, size_t max, int64_t *n,
+		    int *done, char **cause);
+/*
+ * The scheduled_at of the job's oldest ended run other than keep_id, the
+ * next to pass keep_days; JOB_UNSET when there is none.
+ */
+int		 store_prune_oldest(struct store *,
+		    const struct store_retention *, int64_t *at, char **cause);
+
 /* Record an audit entry; *id (may be NULL) is its id. */
 int		 store_audit_insert(struct store *, int64_t at, uid_t uid,
 		    pid_t pid, const char *method, const char *params,
@@ -323,13 +407,15 @@ int		 store_meta_set(struct store *, const char *key,
  * For tests and diagnostics.  store_open_with is store_open with another
  * list of migrations (numbered 1..n in order).  store_run_list_plan gives
  * SQLite's EXPLAIN QUERY PLAN, one step a line, of the statement
- * store_run_list would run for f.
+ * store_run_list would run for f; store_prune_plan those of retention.
  */
 struct store	*store_open_with(const char *path, int durability_full,
 		    const struct store_migration *, size_t, char **cause);
 int		 store_run_list_plan(struct store *,
 		    const struct store_run_filter *, char **plan,
 		    char **cause);
+/* The plans of the retention statements, each after a "name:" line. */
+int		 store_prune_plan(struct store *, char **plan, char **cause);
 
 /*
  * Replays (DESIGN.md section 7).  A batch is one replay request that is

@@ -5,7 +5,8 @@
  * by field; constraints answer with their codes and change nothing; a
  * lock held by another connection makes writes fail fast with STORE_BUSY
  * and succeed once released; run.list filters, pages and uses its
- * indexes.  A second sqlite3 handle on the same file checks what the
+ * indexes; retention deletes what keep_runs and keep_days let go, in
+ * batches, and its dry run counts the same.  A second sqlite3 handle on the same file checks what the
  * store wrote and that it never leaves a transaction open.
  */
 
@@ -1101,6 +1102,290 @@ test_busy(struct store *st, int64_t job)
 	    "exactly once");
 }
 
+/* A job with only what a job must have; its id. */
+static int64_t
+add_job(struct store *st, const char *name)
+{
+	struct job_row	 jr;
+	char		*cause = NULL;
+	int64_t		 id;
+
+	store_job_row_init(&jr);
+	jr.spec.name = xstrdup(name);
+	jr.spec.schedule = xstrdup("@hourly");
+	jr.spec.command = xstrdup("true");
+	jr.source = xstrdup("api");
+	if (store_job_add(st, &jr, T0, &cause) != STORE_OK)
+		BAIL_OUT("add_job %s: %s", name, cause);
+	id = jr.id;
+	store_job_row_clear(&jr);
+	return id;
+}
+
+/* The dry-run count of a job, max runs at a time. */
+static int64_t
+prune_count(struct store *st, const struct store_retention *r, size_t max)
+{
+	struct store_prune_cursor	 c;
+	int64_t				 n = 0;
+	int				 done = 0, i;
+
+	store_prune_cursor_init(&c);
+	for (i = 0; i < 10000 && !done; i++)
+		if (store_prune_count(st, r, &c, max, &n, &done, NULL) < 0)
+			return -1;
+	return done ? n : -1;
+}
+
+/* Delete what r lets go, max at a time; how many went. */
+static int64_t
+prune_all(struct store *st, const struct store_retention *r, size_t max,
+    int *batches)
+{
+	size_t	n;
+	int64_t	total = 0;
+	int	i;
+
+	for (i = 0; i < 10000; i++) {
+		if (store_prune_runs(st, r, max, &n, NULL) < 0)
+			return -1;
+		total += (int64_t)n;
+		if (n < max)
+			break;
+	}
+	if (batches != NULL)
+		*batches = i + 1;
+	return total;
+}
+
+/* Runs of a job still there, from the test's own connection. */
+static int64_t
+runs_of(int64_t job)
+{
+	char	sql[128];
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE job_id = "
+	    "%lld", (long long)job);
+	return raw_int(sql);
+}
+
+static int64_t
+run_exists(int64_t id)
+{
+	char	sql[128];
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE id = %lld",
+	    (long long)id);
+	return raw_int(sql);
+}
+
+/*
+ * Retention: keep_runs and keep_days, live runs, open failures, replays,
+ * the latest scheduled fire, dry-run counts, batches and query plans.
+ */
+static void
+test_prune(struct store *st)
+{
+	struct store_retention	 r;
+	struct store_prune_job	*jobs, one;
+	struct store_output	 out;
+	struct run		 run;
+	size_t			 n, i;
+	int64_t			 job, fjob, mjob, empty, id[22], at, got;
+	int64_t			 base = T0 + 5000 * MIN;
+	int			 k, batches, found, ok_plan;
+	char			*plan = NULL, sql[256], *p, *q;
+
+	/*
+	 * job: 21 runs.  k = 2 running, 3 and 7 open failures, 5 a failure
+	 * whose replay (21) is queued, 4 replayed by 18, 1 with output.
+	 */
+	job = add_job(st, "prune-me");
+	for (k = 1; k <= 20; k++) {
+		new_run(&run, job, 1, base + k * MIN, TRIGGER_MANUAL, 1);
+		switch (k) {
+		case 2:
+			run.state = RUN_RUNNING;
+			break;
+		case 1:
+			break;
+		case 3:
+		case 5:
+		case 7:
+			run.state = RUN_FAILED;
+			run.resolution = k == 5 ? RESOLUTION_SUPERSEDED :
+			    RESOLUTION_OPEN;
+			run.ended_at = base + k * MIN + 100;
+			break;
+		case 18:
+			run.trigger = TRIGGER_REPLAY;
+			run.replay_of = id[4];
+			/* FALLTHROUGH */
+		default:
+			run.state = RUN_SUCCEEDED;
+			run.ended_at = base + k * MIN + 100;
+			break;
+		}
+		if (store_run_insert(st, &run, NULL) != STORE_OK)
+			BAIL_OUT("prune: cannot insert run %d", k);
+		id[k] = run.id;
+	}
+	new_run(&run, job, 1, base + 5 * MIN, TRIGGER_REPLAY, 2);
+	run.replay_of = id[5];
+	store_run_insert(st, &run, NULL);
+	id[21] = run.id;
+	new_run(&run, job, 1, base + MIN, TRIGGER_MANUAL, 1);
+	run.id = id[1];
+	run.state = RUN_SUCCEEDED;
+	run.ended_at = base + MIN + 50;
+	memset(&out, 0, sizeof out);
+	out.head = (char *)(uintptr_t)"some output\n";
+	out.head_len = 12;
+	is_int(store_run_finish(st, &run, &out, NULL), STORE_OK,
+	    "prune: a run with output");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM run_output WHERE "
+	    "run_id = %lld", (long long)id[1]);
+	is_int(raw_int(sql), 1, "prune: its output is stored");
+
+	/* keep_runs = 5: the newest five stay (17..21), and 2, 3, 5, 7 */
+	is_int(store_prune_bounds(st, job, 5, JOB_UNSET, 0, &r, NULL),
+	    STORE_OK, "bounds for keep_runs 5");
+	is_int(r.cut, id[17], "the cut is the fifth newest run");
+	is_int(r.keep_id, JOB_UNSET, "no latest fire asked for");
+	is_int(prune_count(st, &r, 5), 12, "dry run: 12 runs would go "
+	    "(16 beyond the newest 5, less a live one, two open failures "
+	    "and one whose replay is queued)");
+	is_int(prune_count(st, &r, 1000), 12, "the same in one chunk");
+	is_int(runs_of(job), 21, "a dry run deletes nothing");
+	is_int(prune_all(st, &r, 5, &batches), 12, "prune deletes those 12");
+	is_int(batches, 3, "in batches of at most 5 (5, 5, 2)");
+	is_int(runs_of(job), 9, "nine runs are left");
+	ok(run_exists(id[2]) && run_exists(id[3]) && run_exists(id[5]) &&
+	    run_exists(id[7]) && run_exists(id[17]) && run_exists(id[21]),
+	    "the live run, open failures, a run being replayed and the "
+	    "newest five stay");
+	ok(!run_exists(id[1]) && !run_exists(id[4]) && !run_exists(id[16]),
+	    "older ended runs went");
+	is_int(raw_int(sql), 0, "their output went with them");
+	store_run_get(st, id[18], &run, NULL);
+	is_int(run.replay_of, JOB_UNSET, "a replay of a deleted run keeps "
+	    "its row, replay_of now null");
+	run_clear(&run);
+	is_int(prune_count(st, &r, 5), 0, "nothing more would go");
+	is_int(prune_all(st, &r, 5, NULL), 0, "and nothing more goes");
+
+	/* keep_days: fires before k = 8 go, open failures too */
+	is_int(store_prune_bounds(st, job, 0, base + 8 * MIN, 0, &r, NULL),
+	    STORE_OK, "bounds for an age limit only");
+	is_int(r.cut, JOB_UNSET, "keep_runs 0: no cut");
+	is_int(prune_count(st, &r, 2), 2, "dry run: the two old open "
+	    "failures would go (not the live run, nor the run being "
+	    "replayed, nor the queued replay)");
+	is_int(prune_all(st, &r, 100, NULL), 2, "and they go");
+	ok(!run_exists(id[3]) && !run_exists(id[7]) && run_exists(id[2]) &&
+	    run_exists(id[5]) && run_exists(id[21]), "open failures outlive "
+	    "keep_runs but not keep_days; live runs stay");
+	is_int(store_prune_oldest(st, &r, &at, NULL), STORE_OK, "oldest");
+	is_int(at, base + 5 * MIN, "the oldest ended run left is 5's fire");
+
+	/* once they end, they go too */
+	new_run(&run, job, 1, base + 2 * MIN, TRIGGER_MANUAL, 1);
+	run.id = id[2];
+	run.state = RUN_FAILED;
+	run.ended_at = base + 30 * MIN;
+	run.resolution = RESOLUTION_OPEN;
+	store_run_finish(st, &run, NULL, NULL);
+	run.id = id[21];
+	run.state = RUN_SUCCEEDED;
+	run.resolution = RESOLUTION_NONE;
+	store_run_finish(st, &run, NULL, NULL);
+	is_int(prune_count(st, &r, 1000), 3, "dry run: three once ended");
+	is_int(prune_all(st, &r, 1000, NULL), 3, "pruned");
+	is_int(runs_of(job), 4, "four runs left (17..20)");
+
+	/* the latest scheduled fire stays when asked, whatever its age */
+	fjob = add_job(st, "prune-fire");
+	for (k = 0; k < 6; k++)
+		id[k] = add_run(st, fjob, 1, base + k * MIN, k < 3 ?
+		    TRIGGER_SCHEDULE : TRIGGER_MANUAL, 1, RUN_SUCCEEDED,
+		    RESOLUTION_NONE);
+	store_prune_bounds(st, fjob, 1, base + 100 * MIN, 1, &r, NULL);
+	is_int(r.keep_id, id[2], "keep_id: the run of the latest scheduled "
+	    "fire");
+	is_int(prune_count(st, &r, 2), 5, "dry run: all but that one");
+	is_int(prune_all(st, &r, 2, NULL), 5, "pruned");
+	ok(runs_of(fjob) == 1 && run_exists(id[2]), "it alone is left");
+	store_fire_latest(st, fjob, &at, NULL);
+	is_int(at, base + 2 * MIN, "catch-up still finds the latest fire");
+	store_prune_oldest(st, &r, &at, NULL);
+	is_int(at, JOB_UNSET, "and nothing is waiting to pass keep_days");
+	store_prune_bounds(st, fjob, 1, base + 100 * MIN, 0, &r, NULL);
+	is_int(prune_all(st, &r, 2, NULL), 1, "without keep_fire it goes "
+	    "(a removed job)");
+
+	/* both rules: the dry run counts each run once, as prune deletes */
+	mjob = add_job(st, "prune-mixed");
+	for (k = 0; k < 40; k++)
+		add_run(st, mjob, 1, base + (k % 2 ? 40 - k : k) * MIN,
+		    TRIGGER_MANUAL, 1, k % 5 == 0 ? RUN_FAILED : RUN_SUCCEEDED,
+		    k % 5 == 0 ? RESOLUTION_OPEN : RESOLUTION_NONE);
+	store_prune_bounds(st, mjob, 10, base + 15 * MIN, 0, &r, NULL);
+	got = prune_count(st, &r, 3);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE job_id = "
+	    "%lld AND (scheduled_at < %lld OR (id < %lld AND resolution IS "
+	    "NOT 'open'))", (long long)mjob, (long long)r.before,
+	    (long long)r.cut);
+	is_int(got, raw_int(sql), "dry run (chunks of 3): %lld, as the rule "
+	    "says", (long long)got);
+	is_int(prune_all(st, &r, 7, NULL), got, "prune deletes as many");
+	is_int(prune_count(st, &r, 3), 0, "and then none would go");
+
+	/* the jobs retention walks: those with runs, live or removed */
+	empty = add_job(st, "prune-empty");
+	store_job_remove(st, fjob, T0 + MIN, NULL);
+	is_int(store_prune_jobs(st, 0, 0, &jobs, &n, NULL), STORE_OK,
+	    "list jobs to prune");
+	found = 0;
+	for (i = 0; i < n; i++) {
+		if (jobs[i].id == empty)
+			found |= 1;
+		if (jobs[i].id == job && strcmp(jobs[i].name, "prune-me") == 0 &&
+		    jobs[i].keep_runs == JOB_UNSET && !jobs[i].removed)
+			found |= 2;
+		if (i > 0 && jobs[i].id <= jobs[i - 1].id)
+			found |= 4;
+	}
+	is_int(found, 2, "jobs with runs, by id, options unset as unset");
+	store_prune_jobs_free(jobs, n);
+	store_prune_jobs(st, job, 1, &jobs, &n, NULL);
+	ok(n == 1 && jobs[0].id == mjob, "after an id, limit 1");
+	store_prune_jobs_free(jobs, n);
+	is_int(store_prune_job(st, fjob, &one, NULL), STORE_OK, "one job");
+	ok(one.removed && strcmp(one.name, "prune-fire") == 0,
+	    "a removed job is still there for retention");
+	free(one.name);
+	is_int(store_prune_job(st, 424242, &one, NULL), STORE_NOTFOUND,
+	    "no such job: STORE_NOTFOUND");
+
+	/* every statement uses an index: no full scan of runs */
+	is_int(store_prune_plan(st, &plan, NULL), STORE_OK, "prune plans");
+	ok_plan = plan != NULL && strstr(plan, "SCAN r\n") == NULL &&
+	    strstr(plan, "SCAN runs\n") == NULL &&
+	    strstr(plan, "SCAN j\n") == NULL;
+	ok(ok_plan, "no full scan in any retention statement");
+	p = plan != NULL ? strstr(plan, "delete old:\n") : NULL;
+	q = plan != NULL ? strstr(plan, "delete many:\n") : NULL;
+	ok(p != NULL && q != NULL && strstr(p, "sqlite_autoindex_runs_1 "
+	    "(job_id=? AND scheduled_at<?)") != NULL && strstr(q,
+	    "runs_prunable (job_id=? AND id<?)") != NULL, "deletes by age use "
+	    "the fires' index, beyond keep_runs the index runs_prunable");
+	ok(plan != NULL && strstr(plan, "run_output USING INTEGER PRIMARY "
+	    "KEY") != NULL && strstr(plan, "runs_replay_of (replay_of=?)") !=
+	    NULL, "their cascades use indexes too");
+	diag_plan(plan);
+	free(plan);
+}
+
 static void
 cleanup(void)
 {
@@ -1151,6 +1436,7 @@ main(void)
 	test_audit_meta(st);
 	test_transactions(st, ja);
 	test_busy(st, ja);
+	test_prune(st);
 
 	is_int(raw_int("SELECT count(*) FROM pragma_foreign_key_check"), 0,
 	    "no dangling foreign keys");
