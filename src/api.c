@@ -797,6 +797,38 @@ api_job_trigger(struct control_req *req, json_t *params, void *arg)
 	store_job_row_clear(&jr);
 }
 
+/*
+ * The id of the live job named name that the peer may act on; answers
+ * not_found or permission_denied itself (-1).
+ */
+static int
+api_job_id(struct api *api, struct control_req *req, const char *name,
+    int64_t *id)
+{
+	struct job_row	 jr;
+	char		*cause = NULL;
+	int		 rc;
+
+	if ((rc = store_job_get(api->store, name, &jr, &cause)) < 0) {
+		if (rc == STORE_NOTFOUND)
+			control_error(req, ERR_NOT_FOUND, "no job named \"%s\"",
+			    name);
+		else
+			control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		return -1;
+	}
+	rc = api_may(req, &jr);
+	*id = jr.id;
+	store_job_row_clear(&jr);
+	if (!rc) {
+		control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" is not "
+		    "yours", name);
+		return -1;
+	}
+	return 0;
+}
+
 /* params.state: a state or a list of them, as STORE_STATE bits. */
 static int
 api_param_states(struct control_req *req, json_t *params, unsigned *mask)
@@ -839,7 +871,6 @@ api_run_list(struct control_req *req, json_t *params, void *arg)
 	struct api			*api = arg;
 	const struct control_peer	*peer = control_req_peer(req);
 	struct store_run_filter		 f;
-	struct job_row			 jr;
 	struct run			*runs;
 	json_t				*v, *list;
 	const char			*job;
@@ -881,26 +912,8 @@ api_run_list(struct control_req *req, json_t *params, void *arg)
 		}
 		f.before_id = json_integer_value(v);
 	}
-	if (job != NULL) {
-		if ((rc = store_job_get(api->store, job, &jr, &cause)) < 0) {
-			if (rc == STORE_NOTFOUND)
-				control_error(req, ERR_NOT_FOUND, "no job named "
-				    "\"%s\"", job);
-			else
-				control_error(req, api_store_code(rc), "%s",
-				    cause);
-			free(cause);
-			return;
-		}
-		if (!api_may(req, &jr)) {
-			control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" "
-			    "is not yours", job);
-			store_job_row_clear(&jr);
-			return;
-		}
-		f.job_id = jr.id;
-		store_job_row_clear(&jr);
-	}
+	if (job != NULL && api_job_id(api, req, job, &f.job_id) != 0)
+		return;
 	if ((rc = store_run_list(api->store, &f, &runs, &n, &cause)) < 0) {
 		control_error(req, api_store_code(rc), "%s", cause);
 		free(cause);
@@ -1108,21 +1121,8 @@ api_replay_targets(struct api *api, struct control_req *req, json_t *params,
 	    api_param_time(req, params, "until", &f.until) != 0 ||
 	    api_param_states(req, params, &f.states) != 0)
 		return -1;
-	if ((rc = store_job_get(api->store, job, &jr, &cause)) < 0) {
-		control_error(req, rc == STORE_NOTFOUND ? ERR_NOT_FOUND :
-		    api_store_code(rc), "%s", rc == STORE_NOTFOUND ?
-		    "no such job" : cause);
-		free(cause);
+	if (api_job_id(api, req, job, &f.job_id) != 0)
 		return -1;
-	}
-	rc = api_may(req, &jr);
-	f.job_id = jr.id;
-	store_job_row_clear(&jr);
-	if (!rc) {
-		control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" is not "
-		    "yours", job);
-		return -1;
-	}
 	if ((rc = store_run_list(api->store, &f, runsp, np, &cause)) < 0) {
 		control_error(req, api_store_code(rc), "%s", cause);
 		free(cause);

@@ -1006,6 +1006,36 @@ cmd_run(struct globals *g, int argc, char **argv)
 	return ret;
 }
 
+/*
+ * A run filter of runs and replay into params: "state" (S,... as a
+ * list) or "since"/"until" (a time, sent as RFC 3339 UTC).  -1 with
+ * *errstr for a bad time.
+ */
+static int
+filter_option(json_t *params, const char *key, const char *arg,
+    const char **errstr)
+{
+	json_t	*states;
+	char	 buf[TZ_RFC3339_LEN], *copy, *p, *save;
+	int64_t	 ms;
+
+	if (strcmp(key, "state") == 0) {
+		states = json_array();
+		copy = xstrdup(arg);
+		for (p = strtok_r(copy, ",", &save); p != NULL;
+		    p = strtok_r(NULL, ",", &save))
+			json_array_append_new(states, json_string(p));
+		free(copy);
+		json_object_set_new(params, key, states);
+		return 0;
+	}
+	if (tz_parse_time(arg, now_ms(), &ms, errstr) != 0)
+		return -1;
+	tz_format_utc_ms(ms, buf, sizeof buf);
+	json_object_set_new(params, key, json_string(buf));
+	return 0;
+}
+
 static int
 cmd_runs(struct globals *g, int argc, char **argv)
 {
@@ -1021,10 +1051,9 @@ cmd_runs(struct globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct command	*c = command_find("runs");
-	json_t			*params = json_object(), *res, *run, *states;
-	const char		*errstr;
-	char			 buf[TZ_RFC3339_LEN], *end, *copy, *p, *save;
-	int64_t			 ms;
+	json_t			*params = json_object(), *res, *run;
+	const char		*errstr, *key;
+	char			*end;
 	long			 limit;
 	size_t			 i;
 	int			 ch, r, ret;
@@ -1038,25 +1067,15 @@ cmd_runs(struct globals *g, int argc, char **argv)
 			json_object_set_new(params, "job", json_string(optarg));
 			break;
 		case O_STATE:
-			states = json_array();
-			copy = xstrdup(optarg);
-			for (p = strtok_r(copy, ",", &save); p != NULL;
-			    p = strtok_r(NULL, ",", &save))
-				json_array_append_new(states, json_string(p));
-			free(copy);
-			json_object_set_new(params, "state", states);
-			break;
 		case O_SINCE:
 		case O_UNTIL:
-			if (tz_parse_time(optarg, now_ms(), &ms, &errstr) != 0) {
+			key = ch == O_STATE ? "state" : ch == O_SINCE ?
+			    "since" : "until";
+			if (filter_option(params, key, optarg, &errstr) != 0) {
 				json_decref(params);
-				return usage_error(c, "--%s \"%s\": %s",
-				    ch == O_SINCE ? "since" : "until", optarg,
-				    errstr);
+				return usage_error(c, "--%s \"%s\": %s", key,
+				    optarg, errstr);
 			}
-			tz_format_utc_ms(ms, buf, sizeof buf);
-			json_object_set_new(params, ch == O_SINCE ? "since" :
-			    "until", json_string(buf));
 			break;
 		case O_OPEN:
 			json_object_set_new(params, "open", json_true());
@@ -1238,10 +1257,9 @@ cmd_replay(struct globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct command	*c = command_find("replay");
-	json_t			*params = json_object(), *res, *states, *ids;
-	const char		*errstr;
-	char			 buf[TZ_RFC3339_LEN], *end, *copy, *p, *save;
-	int64_t			 ms;
+	json_t			*params = json_object(), *res, *ids;
+	const char		*errstr, *key;
+	char			*end;
 	json_int_t		 status = 0, batch;
 	long			 n;
 	int			 ch, r, ret, wait = 0, dry = 0;
@@ -1255,25 +1273,15 @@ cmd_replay(struct globals *g, int argc, char **argv)
 			json_object_set_new(params, "job", json_string(optarg));
 			break;
 		case O_STATE:
-			states = json_array();
-			copy = xstrdup(optarg);
-			for (p = strtok_r(copy, ",", &save); p != NULL;
-			    p = strtok_r(NULL, ",", &save))
-				json_array_append_new(states, json_string(p));
-			free(copy);
-			json_object_set_new(params, "state", states);
-			break;
 		case O_SINCE:
 		case O_UNTIL:
-			if (tz_parse_time(optarg, now_ms(), &ms, &errstr) != 0) {
+			key = ch == O_STATE ? "state" : ch == O_SINCE ?
+			    "since" : "until";
+			if (filter_option(params, key, optarg, &errstr) != 0) {
 				json_decref(params);
-				return usage_error(c, "--%s \"%s\": %s",
-				    ch == O_SINCE ? "since" : "until", optarg,
-				    errstr);
+				return usage_error(c, "--%s \"%s\": %s", key,
+				    optarg, errstr);
 			}
-			tz_format_utc_ms(ms, buf, sizeof buf);
-			json_object_set_new(params, ch == O_SINCE ? "since" :
-			    "until", json_string(buf));
 			break;
 		case O_DRY:
 			dry = 1;
