@@ -103,6 +103,7 @@ struct pjob {
 	char			*name;
 	int			 version;
 	int			 paused;
+	int			 pause_after;	/* JOB_UNSET: never quarantined */
 	int			 overlap;	/* OVERLAP_*, default applied */
 	int64_t			 jitter_ms;	/* this job's fixed delay */
 	int			 nlive;		/* queued + running runs */
@@ -133,6 +134,9 @@ struct policy {
 	int			 npending;
 	struct pretry_list	 retries;
 	int64_t			 backlog_job;	/* older fires just reported */
+	int64_t			 late_job;	/* policy_too_late's last job, */
+	int64_t			 late_deadline;	/* its starting_deadline */
+	int			 late_catchup;	/* and catchup rule */
 	struct ppause_list	 pauses;
 	struct event		*ev_shutdown;
 	void			(*shutdown_done)(void *);
@@ -205,6 +209,7 @@ policy_new(struct event_base *base, struct store *store,
 	TAILQ_INIT(&p->pending);
 	TAILQ_INIT(&p->retries);
 	p->backlog_job = -1;
+	p->late_job = -1;
 	TAILQ_INIT(&p->pauses);
 	p->sched = sched_new(base, tz, policy_fire_cb, policy_clock_cb, p,
 	    cause);
@@ -334,8 +339,6 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 	else if (rc < 0)
 		log_warnx("%s: cannot record a %s run: %s", pj->name,
 		    run_state_name(state), cause);
-	else if (state == RUN_MISSED)
-		policy_quarantine(p, pj->id);
 	free(cause);
 }
 
@@ -654,6 +657,7 @@ policy_batch_cb(int end, void *arg)
 {
 	struct policy	*p = arg;
 
+	p->late_job = -1;	/* the config may change before the next */
 	if (end)
 		policy_batch_end(p);
 	else
@@ -718,6 +722,8 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 				    "were not recorded one by one", skipped);
 			policy_record(p, pj, fire_at, TRIGGER_SCHEDULE,
 			    RUN_MISSED, reason, now);
+			if (newest)	/* counts the whole backlog at once */
+				policy_quarantine(p, job_id);
 			return;
 		}
 		if (catchup == CATCHUP_LATEST || catchup == CATCHUP_ALL) {
@@ -960,6 +966,12 @@ policy_too_late(struct policy *p, const struct pjob *pj, int64_t late,
 	int64_t		 deadline = JOB_UNSET;
 	int		 catchup;
 
+	/* A backlog reports one job's fires in a row: read it once. */
+	if (p->late_job == pj->id) {
+		deadline = p->late_deadline;
+		catchup = p->late_catchup;
+		goto known;
+	}
 	catchup = p->conf->catchup == CONFIG_CATCHUP_ALL ? CATCHUP_ALL :
 	    p->conf->catchup == CONFIG_CATCHUP_LATEST ? CATCHUP_LATEST :
 	    CATCHUP_SKIP;
@@ -969,6 +981,10 @@ policy_too_late(struct policy *p, const struct pjob *pj, int64_t late,
 			catchup = row.spec.catchup;
 		store_job_row_clear(&row);
 	}
+	p->late_job = pj->id;
+	p->late_deadline = deadline;
+	p->late_catchup = catchup;
+known:
 	*in_time = deadline != JOB_UNSET ? late <= deadline :
 	    late <= POLICY_LATE_MS;
 	return catchup;
@@ -1121,8 +1137,12 @@ policy_quarantine(struct policy *p, int64_t job_id)
 {
 	struct job_health	 h;
 	struct job_row		 row;
+	struct pjob		*pj;
 	char			 reason[160], params[200], *cause = NULL;
 
+	if ((pj = policy_job(p, job_id)) == NULL ||
+	    pj->pause_after == JOB_UNSET || pj->paused)
+		return;
 	if (store_job_get_id(p->store, job_id, &row, NULL) < 0)
 		return;
 	if (row.spec.pause_after == JOB_UNSET || row.paused ||
@@ -1175,6 +1195,8 @@ policy_load_job(struct policy *p, int64_t job_id, int64_t after, char **cause)
 	pj->name = xstrdup(row.spec.name);
 	pj->version = row.version;
 	pj->paused = row.paused;
+	pj->pause_after = row.spec.pause_after;
+	p->late_job = -1;	/* policy_too_late reads the job again */
 	pj->overlap = row.spec.overlap != JOB_UNSET ? row.spec.overlap :
 	    OVERLAP_SKIP;
 	pj->jitter_ms = sched_jitter(row.spec.name,
