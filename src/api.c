@@ -978,6 +978,30 @@ api_run_get(struct control_req *req, json_t *params, void *arg)
 	run_clear(&r);
 }
 
+/* run.kill: stop a live run (killed, and who asked). */
+static void
+api_run_kill(struct control_req *req, json_t *params, void *arg)
+{
+	struct api			*api = arg;
+	const struct control_peer	*peer = control_req_peer(req);
+	struct run			 r;
+	char				*cause = NULL, who[96];
+
+	if (api_find_run(api, req, params, &r) != 0)
+		return;
+	snprintf(who, sizeof who, "killed by sqcron kill (uid %lu, pid %ld)",
+	    (unsigned long)peer->uid, (long)peer->pid);
+	if (policy_kill(api->policy, r.id, who, &cause) != 0) {
+		api_fail(api, req, params, ERR_CONFLICT, "%s", cause);
+		free(cause);
+		run_clear(&r);
+		return;
+	}
+	api_audit(api, req, params, NULL, NULL);
+	control_reply(req, json_pack("{s:I}", "killing", (json_int_t)r.id));
+	run_clear(&r);
+}
+
 static void
 api_run_output(struct control_req *req, json_t *params, void *arg)
 {
@@ -1487,6 +1511,7 @@ static const struct control_method methods[] = {
 	{ "run.list", api_run_list, 1 },
 	{ "run.get", api_run_get, 1 },
 	{ "run.output", api_run_output, 1 },
+	{ "run.kill", api_run_kill, 1 },
 	{ "replay", api_replay, 1 },
 	{ "replay.get", api_replay_get, 1 },
 	{ "ack", api_ack, 1 },

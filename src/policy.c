@@ -103,7 +103,7 @@ struct pjob {
 	char			*name;
 	int			 version;
 	int			 paused;
-	int			 pause_after;	/* JOB_UNSET: never quarantined */
+	int			 pause_after;	/* JOB_UNSET: never paused */
 	int			 overlap;	/* OVERLAP_*, default applied */
 	int64_t			 jitter_ms;	/* this job's fixed delay */
 	int			 nlive;		/* queued + running runs */
@@ -134,7 +134,7 @@ struct policy {
 	int			 npending;
 	struct pretry_list	 retries;
 	int64_t			 backlog_job;	/* older fires just reported */
-	int64_t			 late_job;	/* policy_too_late's last job, */
+	int64_t			 late_job;	/* policy_too_late's job, */
 	int64_t			 late_deadline;	/* its starting_deadline */
 	int			 late_catchup;	/* and catchup rule */
 	struct ppause_list	 pauses;
@@ -375,7 +375,7 @@ policy_spawn_end(struct policy *p, struct prun *pr, enum run_state state,
 	res->exit_code = JOB_UNSET;
 	snprintf(res->reason, sizeof res->reason, "%s", why);
 	res->started_at = res->ended_at = policy_now();
-	if (state == RUN_MISSED)
+	if (state != RUN_SPAWN_ERROR)	/* missed, killed: never started */
 		res->started_at = res->duration_ms = JOB_UNSET;
 	res->max_rss_kb = res->user_cpu_ms = res->sys_cpu_ms = JOB_UNSET;
 	res->output_bytes = 0;
@@ -403,8 +403,8 @@ policy_spawn(struct policy *p, struct prun *pr)
 	p->nrunning++;
 	if (pj == NULL) {
 		/* Removed while queued: the run ends without executing. */
-		policy_spawn_end(p, pr, RUN_SPAWN_ERROR, "the job was removed before the run "
-		    "could start");
+		policy_spawn_end(p, pr, RUN_SPAWN_ERROR, "the job was "
+		    "removed before the run could start");
 		return;
 	}
 	/* The definition in force now (the runner copies what it keeps). */
@@ -691,6 +691,7 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 	struct prun	*live, *pr;
 	char		 reason[256], *cause = NULL;
 	int64_t		 late;
+	size_t		 len;
 	int		 overlap, nqueued = 0, catchup, backlog, in_time;
 
 	if (pj == NULL || pj->paused || p->stopping)
@@ -713,13 +714,15 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 			catchup = CATCHUP_SKIP;
 		if (catchup == CATCHUP_SKIP) {
 			snprintf(reason, sizeof reason, "missed: due %" PRId64
-			    ".%03d s earlier%s", late / 1000, (int)(late % 1000),
-			    late > POLICY_LATE_MS ? ", while sqcrond was not "
-			    "running or the clock jumped" : "");
+			    ".%03d s earlier%s", late / 1000,
+			    (int)(late % 1000), late > POLICY_LATE_MS ?
+			    ", while sqcrond was not running or the clock "
+			    "jumped" : "");
+			len = strlen(reason);
 			if (skipped > 0)
-				snprintf(reason + strlen(reason), sizeof reason -
-				    strlen(reason), "; %" PRIu64 " earlier fires "
-				    "were not recorded one by one", skipped);
+				snprintf(reason + len, sizeof reason - len,
+				    "; %" PRIu64 " earlier fires were not "
+				    "recorded one by one", skipped);
 			policy_record(p, pj, fire_at, TRIGGER_SCHEDULE,
 			    RUN_MISSED, reason, now);
 			if (newest)	/* counts the whole backlog at once */
@@ -771,7 +774,7 @@ policy_fire_cb(int64_t job_id, int64_t fire_at, uint64_t skipped,
 			    RUN_SKIPPED, reason, now);
 			return;
 		case OVERLAP_REPLACE:
-			/* A replacement already waits for the kill: it stays. */
+			/* A replacement waits for the kill already. */
 			TAILQ_FOREACH(pr, &p->queue, entry)
 				if (pr->run.job_id == job_id)
 					break;
@@ -1095,7 +1098,8 @@ policy_pause_cb(evutil_socket_t fd, short what, void *arg)
 			policy_pause_arm(p, job_id, row.paused_until);
 		else if (store_job_resume(p->store, job_id, now, &cause) < 0 ||
 		    policy_load_job(p, job_id, now, &cause) < 0) {
-			log_warnx("%s: cannot resume: %s", row.spec.name, cause);
+			log_warnx("%s: cannot resume: %s", row.spec.name,
+			    cause);
 			free(cause);
 		} else
 			log_info("%s: resumed: its pause ended", row.spec.name);
@@ -1382,6 +1386,39 @@ policy_replay(struct policy *p, const struct run *target, int64_t batch,
 	run->job = xstrdup(pr->run.job);
 	run->reason = NULL;
 	return 0;
+}
+
+int
+policy_kill(struct policy *p, int64_t run_id, const char *who, char **cause)
+{
+	struct prun	*pr;
+	char		 reason[200];
+
+	TAILQ_FOREACH(pr, &p->running, entry) {
+		if (pr->run.id != run_id)
+			continue;
+		if (runner_kill(p->runner, run_id, who) == -1) {
+			xasprintf(cause, "run %" PRId64 " is not running yet",
+			    run_id);
+			return -1;
+		}
+		return 0;
+	}
+	TAILQ_FOREACH(pr, &p->queue, entry) {
+		if (pr->run.id != run_id)
+			continue;
+		/* Never started: it ends killed, from the loop. */
+		TAILQ_REMOVE(&p->queue, pr, entry);
+		p->nqueued--;
+		TAILQ_INSERT_TAIL(&p->running, pr, entry);
+		p->nrunning++;
+		pr->started = 1;
+		snprintf(reason, sizeof reason, "%s before it started", who);
+		policy_spawn_end(p, pr, RUN_KILLED, reason);
+		return 0;
+	}
+	xasprintf(cause, "run %" PRId64 " is not queued or running", run_id);
+	return -1;
 }
 
 int

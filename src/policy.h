@@ -58,6 +58,13 @@ void		 policy_unwait(struct policy *, int64_t run_id,
 int		 policy_replay(struct policy *, const struct run *target,
 		    int64_t batch, int max_parallel, struct run *run,
 		    char **cause);
+/*
+ * Kill a live run on request: a running one gets SIGTERM, SIGKILL after
+ * kill_grace, and ends killed with "killed by WHO"; a queued one ends
+ * killed without starting.  -1 with *cause when the run is not live.
+ */
+int		 policy_kill(struct policy *, int64_t run_id, const char *who,
+		    char **cause);
 /* The next fire of a job (ms), or -1 (paused, @reboot, unknown). */
 int64_t		 policy_next_at(struct policy *, int64_t job_id);
 /* sched_period of a scheduled job; 0 when paused or not scheduled. */

@@ -68,6 +68,7 @@ static int	cmd_run(struct globals *, int, char **);
 static int	cmd_runs(struct globals *, int, char **);
 static int	cmd_show(struct globals *, int, char **);
 static int	cmd_logs(struct globals *, int, char **);
+static int	cmd_kill(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_prune(struct globals *, int, char **);
@@ -95,6 +96,7 @@ static const struct command commands[] = {
 	    "[--until T] [--open] [--limit N]", "list runs, newest first" },
 	{ "show", cmd_show, "show RUN", "show one run in full" },
 	{ "logs", cmd_logs, "logs RUN", "print a run's output" },
+	{ "kill", cmd_kill, "kill RUN", "stop a queued or running run" },
 	{ "replay", cmd_replay, "replay RUN... | --job NAME [--since T] "
 	    "[--until T] [--state S,...] [--dry-run] [--key K] "
 	    "[--max-parallel N] [--force] [--wait] | --status BATCH",
@@ -1420,6 +1422,27 @@ parse_run_id(struct globals *g, const struct command *c, int argc,
 	if (*end != '\0' || end == argv[optind] || *id < 1)
 		return usage_error(c, "\"%s\" is not a run id", argv[optind]);
 	return -1;
+}
+
+static int
+cmd_kill(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("kill");
+	json_t			*res;
+	json_int_t		 id;
+	int			 ret;
+
+	if ((ret = parse_run_id(g, c, argc, argv, &id)) != -1)
+		return ret;
+	if ((ret = client_call(g, "run.kill", json_pack("{s:I}", "id", id),
+	    &res, NULL, NULL)) != EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else
+		printf("killing run %lld\n", (long long)id);
+	json_decref(res);
+	return ret;
 }
 
 static int

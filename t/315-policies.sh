@@ -113,5 +113,22 @@ n=0
 for i in 1 2 3 4 5 6; do rows m$i | grep -q '"state":"succeeded"' && n=$((n + 1)); done
 is "$n" 6 "all 6 succeeded"
 is "$(grep START "$T/m.rec" | sort -k2,2n | awk '{ printf "%s ", $3 }')" "m1 m2 m3 m4 m5 m6 " "queued runs started oldest fire first"
+
+# sqcron kill: a running run and a queued one (max_running = 2).
+"$SQCRON" add long --schedule @yearly --command 'sleep 60' >/dev/null
+for i in 1 2 3; do "$SQCRON" run long >/dev/null; done
+ids=$(rows long | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | tr '\n' ' ')
+set -- $ids
+like "$("$SQCRON" --json show "$3")" '"state":"queued"' "the third waits for a slot"
+run "$SQCRON" kill "$3"
+is "$rc" 0 "kill a queued run: exit 0"
+run "$SQCRON" kill "$1"
+is "$rc" 0 "kill a running run: exit 0"
+wait_for "[ \$(rows long | grep -c '\"state\":\"killed\"') -ge 2 ]" 150
+like "$("$SQCRON" --json show "$1")" '"state":"killed".*"reason":"killed by sqcron kill \(uid [0-9]+, pid [0-9]+\); SIGTERM sent' "the running one ends killed, saying who asked"
+like "$("$SQCRON" --json show "$3")" '"reason":"killed by sqcron kill .* before it started".*"started_at":null' "the queued one never started"
+run "$SQCRON" kill "$1"
+is "$rc" 1 "killing an ended run is refused (exit 1)"
+"$SQCRON" kill "$2" >/dev/null
 stop_daemon
 done_testing
