@@ -395,6 +395,46 @@ api_ping(struct control_req *req, json_t *params, void *arg)
 }
 
 /*
+ * status: the daemon's health at a glance, for people and monitoring:
+ * counts, and the jobs with open failures (sqcron status exits 1 when
+ * there are any).
+ */
+static void
+api_status(struct control_req *req, json_t *params, void *arg)
+{
+	struct api		*api = arg;
+	struct store_open_job	*open = NULL;
+	json_t			*failing;
+	char			*cause = NULL;
+	size_t			 n = 0, i;
+	int64_t			 jobs, paused, nopen = 0;
+
+	(void)params;
+	if (store_job_counts(api->store, &jobs, &paused, &cause) < 0 ||
+	    store_open_by_job(api->store, &open, &n, &cause) < 0) {
+		control_error(req, ERR_UNAVAILABLE, "%s", cause);
+		free(cause);
+		return;
+	}
+	failing = json_array();
+	for (i = 0; i < n; i++) {
+		nopen += open[i].open;
+		json_array_append_new(failing, json_pack("{s:s,s:I,s:o}",
+		    "job", open[i].job, "open", (json_int_t)open[i].open,
+		    "last_failed_fire", api_time(open[i].last_at)));
+	}
+	store_open_jobs_free(open, n);
+	control_reply(req, json_pack("{s:s,s:I,s:I,s:o,s:{s:I,s:I,s:i,s:i,"
+	    "s:I},s:o}", "version", SQCRON_VERSION, "pid",
+	    (json_int_t)getpid(), "uptime_ms", (json_int_t)(sched_now() -
+	    api->started_at), "started_at", api_time(api->started_at),
+	    "counts", "jobs", (json_int_t)jobs, "paused", (json_int_t)paused,
+	    "running", policy_running(api->policy), "queued",
+	    policy_queued(api->policy), "open_failures", (json_int_t)nopen,
+	    "failing", failing));
+}
+
+/*
  * Apply params to a spec through jobspec_set: strings as written,
  * integers in decimal, booleans as yes/no, null unsets; env as an object
  * or an array of NAME=VALUE; unset_env as an array of names.
@@ -1500,6 +1540,7 @@ api_prune(struct control_req *req, json_t *params, void *arg)
 
 static const struct control_method methods[] = {
 	{ "ping", api_ping, 0 },
+	{ "status", api_status, 1 },
 	{ "job.list", api_job_list, 1 },
 	{ "job.get", api_job_get, 1 },
 	{ "job.add", api_job_add, 1 },

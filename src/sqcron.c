@@ -69,6 +69,7 @@ static int	cmd_runs(struct globals *, int, char **);
 static int	cmd_show(struct globals *, int, char **);
 static int	cmd_logs(struct globals *, int, char **);
 static int	cmd_kill(struct globals *, int, char **);
+static int	cmd_status(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_prune(struct globals *, int, char **);
@@ -76,6 +77,8 @@ static int	cmd_help(struct globals *, int, char **);
 static int	cmd_version(struct globals *, int, char **);
 
 static const struct command commands[] = {
+	{ "status", cmd_status, "status",
+	    "daemon health and the jobs with open failures (exit 1 if any)" },
 	{ "next", cmd_next,
 	    "next [--tz ZONE] [--after TIME] [-n COUNT] [--json] EXPR",
 	    "print the next fire times of a schedule (offline)" },
@@ -1422,6 +1425,59 @@ parse_run_id(struct globals *g, const struct command *c, int argc,
 	if (*end != '\0' || end == argv[optind] || *id < 1)
 		return usage_error(c, "\"%s\" is not a run id", argv[optind]);
 	return -1;
+}
+
+static int
+cmd_status(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("status");
+	json_t			*res, *counts, *f;
+	char			 up[DURATION_BUFLEN], when[32];
+	size_t			 i;
+	int			 ret;
+	int64_t			 open;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind != argc)
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((ret = client_call(g, "status", NULL, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	counts = json_object_get(res, "counts");
+	open = json_integer_value(json_object_get(counts, "open_failures"));
+	if (g->json)
+		print_json(res);
+	else {
+		duration_format(json_integer_value(json_object_get(res,
+		    "uptime_ms")) / 1000 * 1000, up, sizeof up);
+		printf("sqcrond %s, pid %lld, up %s\n",
+		    json_string_value(json_object_get(res, "version")),
+		    (long long)json_integer_value(json_object_get(res, "pid")),
+		    up);
+		printf("jobs %lld (%lld paused), running %lld, queued %lld, "
+		    "open failures %lld\n",
+		    (long long)json_integer_value(json_object_get(counts,
+		    "jobs")), (long long)json_integer_value(
+		    json_object_get(counts, "paused")),
+		    (long long)json_integer_value(json_object_get(counts,
+		    "running")), (long long)json_integer_value(
+		    json_object_get(counts, "queued")), (long long)open);
+		if (json_array_size(json_object_get(res, "failing")) > 0)
+			printf("%-24s %6s %s\n", "FAILING JOB", "OPEN",
+			    "LAST FAILED FIRE");
+		json_array_foreach(json_object_get(res, "failing"), i, f) {
+			fmt_relative(json_time(f, "last_failed_fire"), now_ms(),
+			    when, sizeof when);
+			printf("%-24s %6lld %s\n", json_string_value(
+			    json_object_get(f, "job")), (long long)
+			    json_integer_value(json_object_get(f, "open")),
+			    when);
+		}
+	}
+	json_decref(res);
+	return open > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 static int

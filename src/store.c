@@ -288,6 +288,14 @@
 #define SQL_BATCH_OF_RUN \
 	"SELECT b.id, b.max_parallel FROM replay_targets AS t " \
 	"JOIN replay_batches AS b ON b.id = t.batch_id WHERE t.replay_run = ?1"
+/* Open failures per job (status); through runs_open. */
+#define SQL_OPEN_BY_JOB \
+	"SELECT j.name, count(*), max(r.scheduled_at) FROM runs AS r " \
+	"JOIN jobs AS j ON j.id = r.job_id WHERE r.resolution = 'open' " \
+	"GROUP BY r.job_id ORDER BY j.name"
+#define SQL_JOB_COUNTS \
+	"SELECT count(*), coalesce(sum(paused), 0) FROM jobs " \
+	"WHERE removed_at IS NULL"
 #define SQL_FIRE_ACK \
 	"UPDATE runs SET resolution = 'acked' WHERE job_id = ?1 " \
 	"AND scheduled_at = ?2 AND resolution IN ('open', 'retrying')"
@@ -432,6 +440,8 @@ enum store_stmt {
 	ST_TARGETS_GET,
 	ST_BATCH_OF_RUN,
 	ST_FIRE_ACK,
+	ST_OPEN_BY_JOB,
+	ST_JOB_COUNTS,
 	ST_COUNT
 };
 
@@ -495,6 +505,8 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_TARGETS_GET] = SQL_TARGETS_GET,
 	[ST_BATCH_OF_RUN] = SQL_BATCH_OF_RUN,
 	[ST_FIRE_ACK] = SQL_FIRE_ACK,
+	[ST_OPEN_BY_JOB] = SQL_OPEN_BY_JOB,
+	[ST_JOB_COUNTS] = SQL_JOB_COUNTS,
 };
 
 /* How a struct field is kept in a column. */
@@ -2821,6 +2833,67 @@ store_fire_ack(struct store *st, int64_t job_id, int64_t scheduled_at,
 		ret = store_fail(st, rc, cause, "acknowledge a fire");
 	else if (n != NULL)
 		*n = sqlite3_changes(st->db);
+	store_reset(s);
+	return ret;
+}
+
+int
+store_open_by_job(struct store *st, struct store_open_job **listp,
+    size_t *np, char **cause)
+{
+	sqlite3_stmt		*s = st->stmt[ST_OPEN_BY_JOB];
+	struct store_open_job	*list = NULL;
+	size_t			 n = 0, cap = 0;
+	int			 rc = SQLITE_OK, ret = STORE_OK;
+
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			list = xreallocarray(list, cap, sizeof *list);
+		}
+		list[n].job = store_column_str(s, 0);
+		list[n].open = store_column_i64(s, 1);
+		list[n].last_at = store_column_i64(s, 2);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, cause, "open failures by job");
+		store_open_jobs_free(list, n);
+		list = NULL;
+		n = 0;
+	}
+	store_reset(s);
+	*listp = list;
+	*np = n;
+	return ret;
+}
+
+void
+store_open_jobs_free(struct store_open_job *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(list[i].job);
+	free(list);
+}
+
+int
+store_job_counts(struct store *st, int64_t *jobs, int64_t *paused,
+    char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_JOB_COUNTS];
+	int		 rc, ret = STORE_OK;
+
+	*jobs = *paused = 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*jobs = store_column_i64(s, 0);
+		*paused = store_column_i64(s, 1);
+	} else
+		ret = store_fail(st, rc, cause, "count jobs");
 	store_reset(s);
 	return ret;
 }

@@ -463,4 +463,17 @@ int		 store_batch_of_run(struct store *, int64_t run_id,
 int		 store_fire_ack(struct store *, int64_t job_id,
 		    int64_t scheduled_at, int *n, char **cause);
 
+/* Open failures of one job (status). */
+struct store_open_job {
+	char		*job;
+	int64_t		 open;		/* fires with an open failure */
+	int64_t		 last_at;	/* newest such fire's scheduled_at */
+};
+int		 store_open_by_job(struct store *, struct store_open_job **,
+		    size_t *, char **cause);
+void		 store_open_jobs_free(struct store_open_job *, size_t);
+/* Live jobs, and how many of them are paused. */
+int		 store_job_counts(struct store *, int64_t *jobs,
+		    int64_t *paused, char **cause);
+
 #endif

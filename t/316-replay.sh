@@ -9,6 +9,10 @@ export SQCRON_SOCKET=$T/sqcron.sock
 write_config "$T/d.conf"
 start_daemon "$T/d.conf"
 
+run "$SQCRON" status
+is "$rc" 0 "status: no open failure, exit 0"
+like "$out" 'jobs 0 \(0 paused\), running 0, queued 0, open failures 0' "status: the counts"
+
 rows() {	# JOB: its runs, oldest first
 	"$SQCRON" --json runs --job "$1" --limit 1000 | tr '{' '\n' | grep '"scheduled_at"' | tac
 }
@@ -96,6 +100,12 @@ batch=$(printf '%s' "$out" | sed -n 's/.*"batch":\([0-9]*\).*/\1/p' | head -1)
 run "$SQCRON" replay --status "$batch"
 like "$out" '"total":3' "--status shows the batch's 3 targets"
 like "$out" '"failed":3' "and that they failed"
+
+run "$SQCRON" status
+is "$rc" 1 "status exits 1 while failures are open"
+like "$out" 'r +3 ' "and lists the failing job with its open fires"
+run "$SQCRON" --json status
+like "$out" '"failing":\[.*\{"job":"r","open":3,' "status --json: the same"
 
 # ack resolves without running anything.
 aid=$(rows r | grep '"resolution":"open"' | head -1 | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
