@@ -434,6 +434,40 @@ api_status(struct control_req *req, json_t *params, void *arg)
 	    "failing", failing));
 }
 
+/* failures: open failures grouped by job, state, exit status or signal. */
+static void
+api_failures(struct control_req *req, json_t *params, void *arg)
+{
+	struct api		*api = arg;
+	struct store_failure	*list = NULL;
+	json_t			*groups;
+	char			*cause = NULL;
+	size_t			 n = 0, i;
+	int64_t			 since;
+	int			 rc;
+
+	if (api_param_time(req, params, "since", &since) != 0)
+		return;
+	if ((rc = store_failures(api->store, since, &list, &n, &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		return;
+	}
+	groups = json_array();
+	for (i = 0; i < n; i++) {
+		json_array_append_new(groups, json_pack("{s:s,s:s,s:o,s:o,s:I,"
+		    "s:o,s:o}", "job", list[i].job, "state",
+		    run_state_name(list[i].state), "exit_code",
+		    api_int(list[i].exit_code), "signal", list[i].signal > 0 ?
+		    json_string(runner_signal_name(list[i].signal)) :
+		    json_null(), "count", (json_int_t)list[i].count,
+		    "first", api_time(list[i].first_at), "last",
+		    api_time(list[i].last_at)));
+	}
+	store_failures_free(list, n);
+	control_reply(req, json_pack("{s:o}", "failures", groups));
+}
+
 /*
  * Apply params to a spec through jobspec_set: strings as written,
  * integers in decimal, booleans as yes/no, null unsets; env as an object
@@ -1541,6 +1575,7 @@ api_prune(struct control_req *req, json_t *params, void *arg)
 static const struct control_method methods[] = {
 	{ "ping", api_ping, 0 },
 	{ "status", api_status, 1 },
+	{ "failures", api_failures, 1 },
 	{ "job.list", api_job_list, 1 },
 	{ "job.get", api_job_get, 1 },
 	{ "job.add", api_job_add, 1 },

@@ -70,6 +70,7 @@ static int	cmd_show(struct globals *, int, char **);
 static int	cmd_logs(struct globals *, int, char **);
 static int	cmd_kill(struct globals *, int, char **);
 static int	cmd_status(struct globals *, int, char **);
+static int	cmd_failures(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_prune(struct globals *, int, char **);
@@ -100,6 +101,8 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show RUN", "show one run in full" },
 	{ "logs", cmd_logs, "logs RUN", "print a run's output" },
 	{ "kill", cmd_kill, "kill RUN", "stop a queued or running run" },
+	{ "failures", cmd_failures, "failures [--since T]",
+	    "open failures grouped by job, state, exit status or signal" },
 	{ "replay", cmd_replay, "replay RUN... | --job NAME [--since T] "
 	    "[--until T] [--state S,...] [--dry-run] [--key K] "
 	    "[--max-parallel N] [--force] [--wait] | --status BATCH",
@@ -1478,6 +1481,82 @@ cmd_status(struct globals *g, int argc, char **argv)
 	}
 	json_decref(res);
 	return open > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+static int
+cmd_failures(struct globals *g, int argc, char **argv)
+{
+	enum { O_SINCE = 300 };
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "since", required_argument, NULL, O_SINCE },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("failures");
+	json_t			*params = json_object(), *res, *f, *v;
+	const char		*errstr;
+	char			 how[40], first[32], last[32];
+	size_t			 i;
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (ch == O_SINCE) {
+			if (filter_option(params, "since", optarg, &errstr) !=
+			    0) {
+				json_decref(params);
+				return usage_error(c, "--since \"%s\": %s",
+				    optarg, errstr);
+			}
+			continue;
+		}
+		json_decref(params);
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		usage_command(c, stderr);
+		return EXIT_USAGE;
+	}
+	if (optind != argc) {
+		json_decref(params);
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	}
+	if ((ret = client_call(g, "failures", params, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else {
+		printf("%-20s %-11s %-10s %6s %-10s %s\n", "JOB", "STATE",
+		    "EXIT/SIG", "COUNT", "FIRST", "LAST");
+		json_array_foreach(json_object_get(res, "failures"), i, f) {
+			v = json_object_get(f, "signal");
+			if (json_is_string(v))
+				snprintf(how, sizeof how, "%s",
+				    json_string_value(v));
+			else if (json_is_integer(v = json_object_get(f,
+			    "exit_code")))
+				snprintf(how, sizeof how, "%lld",
+				    (long long)json_integer_value(v));
+			else
+				snprintf(how, sizeof how, "-");
+			fmt_relative(json_time(f, "first"), now_ms(), first,
+			    sizeof first);
+			fmt_relative(json_time(f, "last"), now_ms(), last,
+			    sizeof last);
+			printf("%-20s %-11s %-10s %6lld %-10s %s\n",
+			    json_string_value(json_object_get(f, "job")),
+			    json_string_value(json_object_get(f, "state")), how,
+			    (long long)json_integer_value(json_object_get(f,
+			    "count")), first, last);
+		}
+	}
+	json_decref(res);
+	return ret;
 }
 
 static int

@@ -293,6 +293,17 @@
 	"SELECT j.name, count(*), max(r.scheduled_at) FROM runs AS r " \
 	"JOIN jobs AS j ON j.id = r.job_id WHERE r.resolution = 'open' " \
 	"GROUP BY r.job_id ORDER BY j.name"
+/*
+ * Open failures grouped by job, state and exit status or signal, for
+ * fires since ?1 (the runbooks' failure pattern analysis).
+ */
+#define SQL_FAILURES \
+	"SELECT j.name, r.state, r.exit_code, r.signal, count(*), " \
+	"min(r.scheduled_at), max(r.scheduled_at) FROM runs AS r " \
+	"JOIN jobs AS j ON j.id = r.job_id " \
+	"WHERE r.resolution = 'open' AND r.scheduled_at >= ?1 " \
+	"GROUP BY r.job_id, r.state, r.exit_code, r.signal " \
+	"ORDER BY count(*) DESC, j.name"
 #define SQL_JOB_COUNTS \
 	"SELECT count(*), coalesce(sum(paused), 0) FROM jobs " \
 	"WHERE removed_at IS NULL"
@@ -442,6 +453,7 @@ enum store_stmt {
 	ST_FIRE_ACK,
 	ST_OPEN_BY_JOB,
 	ST_JOB_COUNTS,
+	ST_FAILURES,
 	ST_COUNT
 };
 
@@ -507,6 +519,7 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_FIRE_ACK] = SQL_FIRE_ACK,
 	[ST_OPEN_BY_JOB] = SQL_OPEN_BY_JOB,
 	[ST_JOB_COUNTS] = SQL_JOB_COUNTS,
+	[ST_FAILURES] = SQL_FAILURES,
 };
 
 /* How a struct field is kept in a column. */
@@ -2896,4 +2909,58 @@ store_job_counts(struct store *st, int64_t *jobs, int64_t *paused,
 		ret = store_fail(st, rc, cause, "count jobs");
 	store_reset(s);
 	return ret;
+}
+
+int
+store_failures(struct store *st, int64_t since, struct store_failure **listp,
+    size_t *np, char **cause)
+{
+	sqlite3_stmt		*s = st->stmt[ST_FAILURES];
+	struct store_failure	*list = NULL, *f;
+	enum run_state		 state;
+	char			*text;
+	size_t			 n = 0, cap = 0;
+	int			 rc = SQLITE_OK, ret = STORE_OK;
+
+	store_bind_int64(s, 1, since != JOB_UNSET ? since : INT64_MIN, &rc);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			list = xreallocarray(list, cap, sizeof *list);
+		}
+		f = &list[n++];
+		f->job = store_column_str(s, 0);
+		text = store_column_str(s, 1);
+		f->state = text != NULL && run_state_parse(text, &state) == 0 ?
+		    state : RUN_FAILED;
+		free(text);
+		f->exit_code = store_column_i64(s, 2);
+		f->signal = sqlite3_column_type(s, 3) == SQLITE_NULL ? 0 :
+		    sqlite3_column_int(s, 3);
+		f->count = store_column_i64(s, 4);
+		f->first_at = store_column_i64(s, 5);
+		f->last_at = store_column_i64(s, 6);
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, cause, "group failures");
+		store_failures_free(list, n);
+		list = NULL;
+		n = 0;
+	}
+	store_reset(s);
+	*listp = list;
+	*np = n;
+	return ret;
+}
+
+void
+store_failures_free(struct store_failure *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(list[i].job);
+	free(list);
 }

@@ -476,4 +476,19 @@ void		 store_open_jobs_free(struct store_open_job *, size_t);
 int		 store_job_counts(struct store *, int64_t *jobs,
 		    int64_t *paused, char **cause);
 
+/* A group of open failures: one job, state and exit status or signal. */
+struct store_failure {
+	char		*job;
+	enum run_state	 state;
+	int64_t		 exit_code;	/* JOB_UNSET: none */
+	int		 signal;	/* 0: none */
+	int64_t		 count;
+	int64_t		 first_at;	/* scheduled_at of the oldest fire */
+	int64_t		 last_at;	/* and of the newest */
+};
+/* Open failures of fires since `since` (JOB_UNSET: all), biggest first. */
+int		 store_failures(struct store *, int64_t since,
+		    struct store_failure **, size_t *, char **cause);
+void		 store_failures_free(struct store_failure *, size_t);
+
 #endif

@@ -107,6 +107,13 @@ like "$out" 'r +3 ' "and lists the failing job with its open fires"
 run "$SQCRON" --json status
 like "$out" '"failing":\[.*\{"job":"r","open":3,' "status --json: the same"
 
+run "$SQCRON" --json failures
+like "$out" '\{"job":"r","state":"failed","exit_code":2,"signal":null,"count":3,' "failures: r's 3 open fires in one group (failed, exit 2)"
+run "$SQCRON" failures
+like "$out" 'r +failed +2 +3 ' "failures: as a table"
+run "$SQCRON" --json failures --since "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
+is "$out" '{"failures":[]}' "failures --since later: none"
+
 # ack resolves without running anything.
 aid=$(rows r | grep '"resolution":"open"' | head -1 | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
 run "$SQCRON" ack "$aid"
