@@ -468,6 +468,54 @@ api_failures(struct control_req *req, json_t *params, void *arg)
 	control_reply(req, json_pack("{s:o}", "failures", groups));
 }
 
+/* audit.list: the audit log, newest first, since/until/limit. */
+static void
+api_audit_list(struct control_req *req, json_t *params, void *arg)
+{
+	struct api		*api = arg;
+	struct store_audit	*list = NULL;
+	json_t			*entries, *v, *p;
+	char			*cause = NULL;
+	size_t			 n = 0, i, limit = API_RUNS_DEFAULT;
+	int64_t			 since, until;
+	int			 rc;
+
+	if (api_param_time(req, params, "since", &since) != 0 ||
+	    api_param_time(req, params, "until", &until) != 0)
+		return;
+	if ((v = json_object_get(params, "limit")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > API_RUNS_MAX) {
+			control_error(req, ERR_INVALID_ARGUMENT, "\"limit\" "
+			    "must be an integer from 1 to %d", API_RUNS_MAX);
+			return;
+		}
+		limit = (size_t)json_integer_value(v);
+	}
+	if ((rc = store_audit_list(api->store, since, until, limit, &list, &n,
+	    &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		return;
+	}
+	entries = json_array();
+	for (i = 0; i < n; i++) {
+		p = list[i].params != NULL ? json_loads(list[i].params, 0,
+		    NULL) : NULL;
+		json_array_append_new(entries, json_pack("{s:I,s:o,s:I,s:o,"
+		    "s:s,s:o,s:s,s:o}", "id", (json_int_t)list[i].id, "at",
+		    api_time(list[i].at), "uid", (json_int_t)list[i].uid, "pid",
+		    list[i].pid > 0 ? json_integer(list[i].pid) : json_null(),
+		    "method", list[i].method, "params", p != NULL ? p :
+		    list[i].params != NULL ? json_string(list[i].params) :
+		    json_null(), "outcome", list[i].outcome, "error",
+		    list[i].error != NULL ? json_string(list[i].error) :
+		    json_null()));
+	}
+	store_audits_free(list, n);
+	control_reply(req, json_pack("{s:o}", "entries", entries));
+}
+
 /*
  * Apply params to a spec through jobspec_set: strings as written,
  * integers in decimal, booleans as yes/no, null unsets; env as an object
@@ -1576,6 +1624,7 @@ static const struct control_method methods[] = {
 	{ "ping", api_ping, 0 },
 	{ "status", api_status, 1 },
 	{ "failures", api_failures, 1 },
+	{ "audit.list", api_audit_list, 1 },
 	{ "job.list", api_job_list, 1 },
 	{ "job.get", api_job_get, 1 },
 	{ "job.add", api_job_add, 1 },

@@ -71,6 +71,7 @@ static int	cmd_logs(struct globals *, int, char **);
 static int	cmd_kill(struct globals *, int, char **);
 static int	cmd_status(struct globals *, int, char **);
 static int	cmd_failures(struct globals *, int, char **);
+static int	cmd_audit(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_prune(struct globals *, int, char **);
@@ -101,6 +102,8 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show RUN", "show one run in full" },
 	{ "logs", cmd_logs, "logs RUN", "print a run's output" },
 	{ "kill", cmd_kill, "kill RUN", "stop a queued or running run" },
+	{ "audit", cmd_audit, "audit [--since T] [--limit N]",
+	    "who changed what, newest first" },
 	{ "failures", cmd_failures, "failures [--since T]",
 	    "open failures grouped by job, state, exit status or signal" },
 	{ "replay", cmd_replay, "replay RUN... | --job NAME [--since T] "
@@ -1553,6 +1556,89 @@ cmd_failures(struct globals *g, int argc, char **argv)
 			    json_string_value(json_object_get(f, "state")), how,
 			    (long long)json_integer_value(json_object_get(f,
 			    "count")), first, last);
+		}
+	}
+	json_decref(res);
+	return ret;
+}
+
+static int
+cmd_audit(struct globals *g, int argc, char **argv)
+{
+	enum { O_SINCE = 300, O_LIMIT };
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("audit");
+	json_t			*params = json_object(), *res, *e, *p;
+	const char		*errstr;
+	char			*text, *end, when[TZ_RFC3339_LEN];
+	long			 limit;
+	size_t			 i;
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (ch == O_SINCE) {
+			if (filter_option(params, "since", optarg, &errstr) !=
+			    0) {
+				json_decref(params);
+				return usage_error(c, "--since \"%s\": %s",
+				    optarg, errstr);
+			}
+			continue;
+		}
+		if (ch == O_LIMIT) {
+			limit = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || limit < 1 ||
+			    limit > 100000) {
+				json_decref(params);
+				return usage_error(c, "--limit: \"%s\" is not "
+				    "a count from 1 to 100000", optarg);
+			}
+			json_object_set_new(params, "limit",
+			    json_integer(limit));
+			continue;
+		}
+		json_decref(params);
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		usage_command(c, stderr);
+		return EXIT_USAGE;
+	}
+	if (optind != argc) {
+		json_decref(params);
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	}
+	if ((ret = client_call(g, "audit.list", params, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else {
+		json_array_foreach(json_object_get(res, "entries"), i, e) {
+			p = json_object_get(e, "params");
+			text = json_dumps(p, JSON_COMPACT | JSON_ENCODE_ANY);
+			tz_format_utc_ms(json_time(e, "at"), when,
+			    sizeof when);
+			printf("%s uid %-5lld %-12s %-8s %s%s%s\n", when,
+			    (long long)json_integer_value(json_object_get(e,
+			    "uid")), json_string_value(json_object_get(e,
+			    "method")), json_string_value(json_object_get(e,
+			    "outcome")), text != NULL ? text : "",
+			    json_is_string(json_object_get(e, "error")) ?
+			    ": " : "", json_is_string(json_object_get(e,
+			    "error")) ? json_string_value(json_object_get(e,
+			    "error")) : "");
+			free(text);
 		}
 	}
 	json_decref(res);
