@@ -1451,6 +1451,44 @@ store_job_row_clear(struct job_row *jr)
 	store_job_row_init(jr);
 }
 
+/*
+ * Step s, whose bindings are in place (rc is their result), reading each
+ * row with row() into a growing array of zeroed elements of size bytes.
+ * On a failure what was read is released with free_all() and nothing is
+ * returned.  Resets s.  The calls that list rows all go through here.
+ */
+static int
+store_read_array(struct store *st, sqlite3_stmt *s, int rc, size_t size,
+    void (*row)(sqlite3_stmt *, void *), void (*free_all)(void *, size_t),
+    void **arrayp, size_t *np, char **cause, const char *what)
+{
+	char	*array = NULL;
+	size_t	 n = 0, cap = 0;
+	int	 ret = STORE_OK;
+
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			array = xreallocarray(array, cap, size);
+		}
+		memset(array + n * size, 0, size);
+		row(s, array + n * size);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, cause, what);
+		free_all(array, n);
+		array = NULL;
+		n = 0;
+	}
+	store_reset(s);
+	*arrayp = array;
+	*np = n;
+	return ret;
+}
+
 void
 store_job_rows_free(struct job_row *rows, size_t n)
 {
@@ -1692,34 +1730,30 @@ store_job_get_version(struct store *st, int64_t id, int version,
 	    "job %" PRId64 " has no version %d", id, version);
 }
 
+static void
+store_row_job(sqlite3_stmt *s, void *p)
+{
+	store_column_job(s, p);
+}
+
+static void
+store_free_jobs(void *rows, size_t n)
+{
+	store_job_rows_free(rows, n);
+}
+
 int
 store_job_list(struct store *st, int64_t owner, struct job_row **rowsp,
     size_t *np, char **cause)
 {
 	sqlite3_stmt	*s = st->stmt[ST_JOB_LIST];
-	struct job_row	*rows = NULL;
-	size_t		 n = 0, cap = 0;
-	int		 rc = SQLITE_OK, ret = STORE_OK;
+	void		*rows;
+	int		 rc = SQLITE_OK, ret;
 
 	store_bind_i64(s, 1, owner, &rc);
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-			break;
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			rows = xreallocarray(rows, cap, sizeof *rows);
-		}
-		store_column_job(s, &rows[n++]);
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, cause, "list jobs");
-		store_job_rows_free(rows, n);
-		rows = NULL;
-		n = 0;
-	}
-	store_reset(s);
+	ret = store_read_array(st, s, rc, sizeof **rowsp, store_row_job,
+	    store_free_jobs, &rows, np, cause, "list jobs");
 	*rowsp = rows;
-	*np = n;
 	return ret;
 }
 
@@ -1922,33 +1956,29 @@ store_run_get(struct store *st, int64_t id, struct run *r, char **cause)
 	return ret;
 }
 
+static void
+store_row_run(sqlite3_stmt *s, void *p)
+{
+	store_column_run(s, p);
+}
+
+static void
+store_free_runs(void *runs, size_t n)
+{
+	store_runs_free(runs, n);
+}
+
 /* Step s, collecting every row as a run; reset it. */
 static int
 store_read_runs(struct store *st, sqlite3_stmt *s, int rc,
     struct run **runsp, size_t *np, char **cause, const char *what)
 {
-	struct run	*runs = NULL;
-	size_t		 n = 0, cap = 0;
-	int		 ret = STORE_OK;
+	void	*runs;
+	int	 ret;
 
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-			break;
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			runs = xreallocarray(runs, cap, sizeof *runs);
-		}
-		store_column_run(s, &runs[n++]);
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, cause, what);
-		store_runs_free(runs, n);
-		runs = NULL;
-		n = 0;
-	}
-	store_reset(s);
+	ret = store_read_array(st, s, rc, sizeof **runsp, store_row_run,
+	    store_free_runs, &runs, np, cause, what);
 	*runsp = runs;
-	*np = n;
 	return ret;
 }
 
@@ -2208,36 +2238,32 @@ store_column_prune_job(sqlite3_stmt *s, struct store_prune_job *j)
 	j->removed = sqlite3_column_int(s, 4);
 }
 
+static void
+store_row_prune_job(sqlite3_stmt *s, void *p)
+{
+	store_column_prune_job(s, p);
+}
+
+static void
+store_free_prune_jobs(void *jobs, size_t n)
+{
+	store_prune_jobs_free(jobs, n);
+}
+
 int
 store_prune_jobs(struct store *st, int64_t after, size_t limit,
     struct store_prune_job **jobsp, size_t *np, char **cause)
 {
 	sqlite3_stmt		*s = st->stmt[ST_PRUNE_JOBS];
-	struct store_prune_job	*jobs = NULL;
-	size_t			 n = 0, cap = 0;
-	int			 rc = SQLITE_OK, ret = STORE_OK;
+	void			*jobs;
+	int			 rc = SQLITE_OK, ret;
 
 	store_bind_int64(s, 1, after, &rc);
 	store_bind_int64(s, 2, limit == 0 || limit > INT64_MAX ? -1 :
 	    (int64_t)limit, &rc);
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-			break;
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			jobs = xreallocarray(jobs, cap, sizeof *jobs);
-		}
-		store_column_prune_job(s, &jobs[n++]);
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, cause, "list jobs to prune");
-		store_prune_jobs_free(jobs, n);
-		jobs = NULL;
-		n = 0;
-	}
-	store_reset(s);
+	ret = store_read_array(st, s, rc, sizeof **jobsp, store_row_prune_job,
+	    store_free_prune_jobs, &jobs, np, cause, "list jobs to prune");
 	*jobsp = jobs;
-	*np = n;
 	return ret;
 }
 
@@ -2527,45 +2553,42 @@ store_audit_insert(struct store *st, int64_t at, uid_t uid, pid_t pid,
 	return ret;
 }
 
+static void
+store_row_audit(sqlite3_stmt *s, void *p)
+{
+	struct store_audit	*a = p;
+
+	a->id = sqlite3_column_int64(s, 0);
+	a->at = sqlite3_column_int64(s, 1);
+	a->uid = (uid_t)sqlite3_column_int64(s, 2);
+	a->pid = (pid_t)sqlite3_column_int64(s, 3);
+	a->method = store_column_str(s, 4);
+	a->params = store_column_str(s, 5);
+	a->outcome = store_column_str(s, 6);
+	a->error = store_column_str(s, 7);
+}
+
+static void
+store_free_audits(void *list, size_t n)
+{
+	store_audits_free(list, n);
+}
+
 int
 store_audit_list(struct store *st, int64_t since, int64_t until,
     size_t limit, struct store_audit **listp, size_t *np, char **cause)
 {
-	sqlite3_stmt		*s = st->stmt[ST_AUDIT_LIST];
-	struct store_audit	*list = NULL, *a;
-	size_t			 n = 0, cap = 0;
-	int			 rc = SQLITE_OK, ret = STORE_OK;
+	sqlite3_stmt	*s = st->stmt[ST_AUDIT_LIST];
+	void		*list;
+	int		 rc = SQLITE_OK, ret;
 
 	store_bind_int64(s, 1, since != JOB_UNSET ? since : INT64_MIN, &rc);
 	store_bind_int64(s, 2, until != JOB_UNSET ? until : INT64_MAX, &rc);
 	store_bind_int64(s, 3, limit == 0 || limit > INT64_MAX ? -1 :
 	    (int64_t)limit, &rc);
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-			break;
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			list = xreallocarray(list, cap, sizeof *list);
-		}
-		a = &list[n++];
-		a->id = sqlite3_column_int64(s, 0);
-		a->at = sqlite3_column_int64(s, 1);
-		a->uid = (uid_t)sqlite3_column_int64(s, 2);
-		a->pid = (pid_t)sqlite3_column_int64(s, 3);
-		a->method = store_column_str(s, 4);
-		a->params = store_column_str(s, 5);
-		a->outcome = store_column_str(s, 6);
-		a->error = store_column_str(s, 7);
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, cause, "list audit entries");
-		store_audits_free(list, n);
-		list = NULL;
-		n = 0;
-	}
-	store_reset(s);
+	ret = store_read_array(st, s, rc, sizeof **listp, store_row_audit,
+	    store_free_audits, &list, np, cause, "list audit entries");
 	*listp = list;
-	*np = n;
 	return ret;
 }
 
@@ -2850,36 +2873,33 @@ store_fire_ack(struct store *st, int64_t job_id, int64_t scheduled_at,
 	return ret;
 }
 
+static void
+store_row_open_job(sqlite3_stmt *s, void *p)
+{
+	struct store_open_job	*o = p;
+
+	o->job = store_column_str(s, 0);
+	o->open = store_column_i64(s, 1);
+	o->last_at = store_column_i64(s, 2);
+}
+
+static void
+store_free_open_jobs(void *list, size_t n)
+{
+	store_open_jobs_free(list, n);
+}
+
 int
 store_open_by_job(struct store *st, struct store_open_job **listp,
     size_t *np, char **cause)
 {
-	sqlite3_stmt		*s = st->stmt[ST_OPEN_BY_JOB];
-	struct store_open_job	*list = NULL;
-	size_t			 n = 0, cap = 0;
-	int			 rc = SQLITE_OK, ret = STORE_OK;
+	void	*list;
+	int	 ret;
 
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-			break;
-		if (n == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			list = xreallocarray(list, cap, sizeof *list);
-		}
-		list[n].job = store_column_str(s, 0);
-		list[n].open = store_column_i64(s, 1);
-		list[n].last_at = store_column_i64(s, 2);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, cause, "open failures by job");
-		store_open_jobs_free(list, n);
-		list = NULL;
-		n = 0;
-	}
-	store_reset(s);
+	ret = store_read_array(st, st->stmt[ST_OPEN_BY_JOB], SQLITE_OK,
+	    sizeof **listp, store_row_open_job, store_free_open_jobs, &list,
+	    np, cause, "open failures by job");
 	*listp = list;
-	*np = n;
 	return ret;
 }
 
@@ -2911,47 +2931,44 @@ store_job_counts(struct store *st, int64_t *jobs, int64_t *paused,
 	return ret;
 }
 
+static void
+store_row_failure(sqlite3_stmt *s, void *p)
+{
+	struct store_failure	*f = p;
+	enum run_state		 state;
+	char			*text;
+
+	f->job = store_column_str(s, 0);
+	text = store_column_str(s, 1);
+	f->state = text != NULL && run_state_parse(text, &state) == 0 ?
+	    state : RUN_FAILED;
+	free(text);
+	f->exit_code = store_column_i64(s, 2);
+	f->signal = sqlite3_column_type(s, 3) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int(s, 3);
+	f->count = store_column_i64(s, 4);
+	f->first_at = store_column_i64(s, 5);
+	f->last_at = store_column_i64(s, 6);
+}
+
+static void
+store_free_failures(void *list, size_t n)
+{
+	store_failures_free(list, n);
+}
+
 int
 store_failures(struct store *st, int64_t since, struct store_failure **listp,
     size_t *np, char **cause)
 {
-	sqlite3_stmt		*s = st->stmt[ST_FAILURES];
-	struct store_failure	*list = NULL, *f;
-	enum run_state		 state;
-	char			*text;
-	size_t			 n = 0, cap = 0;
-	int			 rc = SQLITE_OK, ret = STORE_OK;
+	sqlite3_stmt	*s = st->stmt[ST_FAILURES];
+	void		*list;
+	int		 rc = SQLITE_OK, ret;
 
 	store_bind_int64(s, 1, since != JOB_UNSET ? since : INT64_MIN, &rc);
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-			break;
-		if (n == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			list = xreallocarray(list, cap, sizeof *list);
-		}
-		f = &list[n++];
-		f->job = store_column_str(s, 0);
-		text = store_column_str(s, 1);
-		f->state = text != NULL && run_state_parse(text, &state) == 0 ?
-		    state : RUN_FAILED;
-		free(text);
-		f->exit_code = store_column_i64(s, 2);
-		f->signal = sqlite3_column_type(s, 3) == SQLITE_NULL ? 0 :
-		    sqlite3_column_int(s, 3);
-		f->count = store_column_i64(s, 4);
-		f->first_at = store_column_i64(s, 5);
-		f->last_at = store_column_i64(s, 6);
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, cause, "group failures");
-		store_failures_free(list, n);
-		list = NULL;
-		n = 0;
-	}
-	store_reset(s);
+	ret = store_read_array(st, s, rc, sizeof **listp, store_row_failure,
+	    store_free_failures, &list, np, cause, "group failures");
 	*listp = list;
-	*np = n;
 	return ret;
 }
 
