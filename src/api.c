@@ -468,6 +468,25 @@ api_failures(struct control_req *req, json_t *params, void *arg)
 	control_reply(req, json_pack("{s:o}", "failures", groups));
 }
 
+/* reload: read sqcrond.conf again, as SIGHUP does. */
+static void
+api_reload(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	char		*cause = NULL;
+
+	if (api->reload == NULL || api->reload(api->reload_arg, &cause) != 0) {
+		api_fail(api, req, params, ERR_INVALID_ARGUMENT, "%s",
+		    cause != NULL ? cause : "reload is not available");
+		free(cause);
+		return;
+	}
+	api_audit(api, req, params, NULL, NULL);
+	control_reply(req, json_pack("{s:b,s:o}", "reloaded", 1, "file",
+	    api->conf->file != NULL ? json_string(api->conf->file) :
+	    json_null()));
+}
+
 /* audit.list: the audit log, newest first, since/until/limit. */
 static void
 api_audit_list(struct control_req *req, json_t *params, void *arg)
@@ -1625,6 +1644,7 @@ static const struct control_method methods[] = {
 	{ "status", api_status, 1 },
 	{ "failures", api_failures, 1 },
 	{ "audit.list", api_audit_list, 1 },
+	{ "reload", api_reload, 1 },
 	{ "job.list", api_job_list, 1 },
 	{ "job.get", api_job_get, 1 },
 	{ "job.add", api_job_add, 1 },

@@ -23,6 +23,9 @@ struct api {
 	const struct tz		*tz;		/* the daemon's time zone */
 	int64_t			 started_at;	/* ms */
 	const char		*zone;		/* its name */
+	/* Read the configuration again (the reload method). */
+	int			(*reload)(void *, char **cause);
+	void			*reload_arg;
 };
 
 /* The method table for control_new, with struct api as its argument. */

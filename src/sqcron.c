@@ -72,6 +72,7 @@ static int	cmd_kill(struct globals *, int, char **);
 static int	cmd_status(struct globals *, int, char **);
 static int	cmd_failures(struct globals *, int, char **);
 static int	cmd_audit(struct globals *, int, char **);
+static int	cmd_reload(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_prune(struct globals *, int, char **);
@@ -114,6 +115,8 @@ static const struct command commands[] = {
 	    "anything" },
 	{ "prune", cmd_prune, "prune [--dry-run]",
 	    "delete the runs that keep_runs and keep_days let go" },
+	{ "reload", cmd_reload, "reload",
+	    "read sqcrond.conf again (as SIGHUP); a bad file changes nothing" },
 	{ "ping", cmd_ping, "ping", "check that sqcrond answers" },
 	{ "help", cmd_help, "help [COMMAND]", "show help" },
 	{ "version", cmd_version, "version", "print the version" },
@@ -1641,6 +1644,31 @@ cmd_audit(struct globals *g, int argc, char **argv)
 			free(text);
 		}
 	}
+	json_decref(res);
+	return ret;
+}
+
+static int
+cmd_reload(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("reload");
+	json_t			*res, *file;
+	int			 ret;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind != argc)
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((ret = client_call(g, "reload", NULL, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	file = json_object_get(res, "file");
+	if (g->json)
+		ret = print_json(res);
+	else
+		printf("reloaded %s\n", json_is_string(file) ?
+		    json_string_value(file) : "the built-in defaults");
 	json_decref(res);
 	return ret;
 }

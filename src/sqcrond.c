@@ -301,21 +301,22 @@ sqcrond_stop_cb(evutil_socket_t sig, short events, void *arg)
 	    sqcrond_stopped_cb, d);
 }
 
-/* SIGHUP: read the configuration again; keep the old one if it is bad. */
-static void
-sqcrond_reload_cb(evutil_socket_t sig, short events, void *arg)
+/*
+ * Read the configuration again (SIGHUP, sqcron reload); -1 with *cause,
+ * keeping the running one, when the file is bad.
+ */
+static int
+sqcrond_reload(void *arg, char **cause)
 {
 	struct sqcrond	*d = arg;
 	struct config	*conf;
-	char		*cause = NULL;
 
 	sqcrond_notify("RELOADING=1");
-	if ((conf = sqcrond_load_config(d, &cause)) == NULL) {
+	if ((conf = sqcrond_load_config(d, cause)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: "
-		    "%s", cause);
-		free(cause);
+		    "%s", *cause);
 		sqcrond_notify("READY=1");
-		return;
+		return -1;
 	}
 	if (strcmp(conf->db, d->conf->db) != 0)
 		log_warnx("reload: db changed to %s; it takes effect at "
@@ -329,6 +330,18 @@ sqcrond_reload_cb(evutil_socket_t sig, short events, void *arg)
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
 	sqcrond_notify("READY=1");
+	return 0;
+}
+
+static void
+sqcrond_reload_cb(evutil_socket_t sig, short events, void *arg)
+{
+	char	*cause = NULL;
+
+	(void)sig;
+	(void)events;
+	if (sqcrond_reload(arg, &cause) == -1)
+		free(cause);
 }
 
 int
@@ -450,6 +463,8 @@ main(int argc, char **argv)
 	d.api.tz = d.tz;
 	d.api.started_at = (int64_t)time(NULL) * 1000;
 	d.api.zone = tz_name(d.tz);
+	d.api.reload = sqcrond_reload;
+	d.api.reload_arg = &d;
 	if (sqcrond_start_control(&d, &cause) == -1)
 		fatalx("%s", cause);
 

@@ -60,6 +60,17 @@ kill -HUP "$daemon_pid"
 wait_for "grep -q 'configuration reloaded' '$T/sqcrond.log'" 50
 ok $? "a good config on SIGHUP is loaded"
 
+# The same through sqcron reload, which answers with the outcome.
+export SQCRON_SOCKET="$T/sqcron.sock"
+echo "max_running = lots" >>"$T/d.conf"
+run "$SQCRON" reload
+is "$rc" 2 "sqcron reload with a bad config: exit 2"
+like "$err" "d.conf:7: max_running" "naming the line"
+cp "$T/d.conf.good" "$T/d.conf"
+run "$SQCRON" reload
+is "$rc:$out" "0:reloaded $T/d.conf" "sqcron reload with a good one: reloaded"
+is "$(grep -c 'configuration reloaded' "$T/sqcrond.log")" 2 "loaded twice in all"
+
 stop_daemon
 is "$daemon_rc" 0 "SIGTERM: clean exit 0"
 like "$(tail -1 "$T/sqcrond.log")" "stopped" "the last log line says stopped"
