@@ -47,6 +47,28 @@ like "$reply" '^\{"id":8,"result":' "CRLF line ending accepted"
 reply=$(printf '{"id":1,"method":"ping"}\n{"id":2,"method":"ping"}\n{"id":3,"method":"ping"}\n' | "$RAW" "$S")
 is "$(echo "$reply" | sed 's/,"result".*//' | tr '\n' ' ')" '{"id":1 {"id":2 {"id":3 ' "pipelined requests answered in order"
 
+# Wrong types and hostile-looking strings: invalid_argument or not_found,
+# never a crash, and the database is intact afterwards.
+req() {	# JSON-LINE: the reply's error code, or "ok"
+	printf '%s\n' "$1" | "$RAW" "$S" | sed -n 's/.*"code":"\([a-z_]*\)".*/\1/p;/"result":/s/.*/ok/p' | head -1
+}
+is "$(req '{"id":1,"method":"job.get","params":{"name":7}}')" invalid_argument "job.get: a number for a name"
+is "$(req '{"id":1,"method":"job.get","params":{"name":"x'"'"'; DROP TABLE jobs;--"}}')" not_found "job.get: an SQL-looking name is just a name not found"
+is "$(req '{"id":1,"method":"job.add","params":{"name":"../../etc","schedule":"@daily","command":"true"}}')" invalid_argument "job.add: a name with slashes"
+is "$(req '{"id":1,"method":"job.add","params":{"name":"ok1","schedule":"99 * * * *","command":"true"}}')" invalid_argument "job.add: a bad schedule"
+is "$(req '{"id":1,"method":"run.get","params":{"id":"1 OR 1=1"}}')" invalid_argument "run.get: a string for an id"
+is "$(req '{"id":1,"method":"run.list","params":{"limit":-5}}')" invalid_argument "run.list: a negative limit"
+is "$(req '{"id":1,"method":"run.list","params":{"state":"exploded"}}')" invalid_argument "run.list: an unknown state"
+is "$(req '{"id":1,"method":"replay","params":{"runs":"all"}}')" invalid_argument "replay: runs must be a list"
+is "$(req '{"id":1,"method":"replay","params":{"runs":[1],"job":"x"}}')" invalid_argument "replay: runs and job together"
+is "$(req '{"id":1,"method":"replay","params":{"runs":[999999]}}')" not_found "replay: an unknown run"
+is "$(req '{"id":1,"method":"replay","params":{"runs":[1],"max_parallel":0}}')" invalid_argument "replay: max_parallel 0"
+is "$(req '{"id":1,"method":"replay.get","params":{"batch":"x"}}')" invalid_argument "replay.get: a string for a batch"
+is "$(req '{"id":1,"method":"run.kill","params":{"id":999999}}')" not_found "run.kill: an unknown run"
+is "$(req '{"id":1,"method":"failures","params":{"since":"yesterday-ish"}}')" invalid_argument "failures: a bad time"
+is "$(req '{"id":1,"method":"audit.list","params":{"limit":"10"}}')" invalid_argument "audit.list: a string for a limit"
+is "$(req '{"id":1,"method":"job.list"}')" ok "and the daemon still answers, tables intact"
+
 # Oversize: a line over 1 MiB is too_large and the connection closes.
 head -c 1100000 /dev/zero | tr '\0' 'a' >"$T/big"
 reply=$("$RAW" "$S" <"$T/big")
