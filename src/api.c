@@ -258,6 +258,24 @@ api_str(struct control_req *req, json_t *params, const char *key,
 	return 0;
 }
 
+/* params[key] as a boolean into *out (left alone when absent); -1: bad. */
+static int
+api_param_bool(struct control_req *req, json_t *params, const char *key,
+    int *out)
+{
+	json_t	*v = json_object_get(params, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"%s\" must be a "
+		    "boolean", key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
 /* params[key] as a time (RFC 3339 string or ms); -1 on a bad value. */
 static int
 api_param_time(struct control_req *req, json_t *params, const char *key,
@@ -1028,14 +1046,8 @@ api_run_list(struct control_req *req, json_t *params, void *arg)
 		return;
 	if (api_param_states(req, params, &f.states) != 0)
 		return;
-	if ((v = json_object_get(params, "open")) != NULL) {
-		if (!json_is_boolean(v)) {
-			control_error(req, ERR_INVALID_ARGUMENT, "\"open\" "
-			    "must be a boolean");
-			return;
-		}
-		f.only_open = json_is_true(v);
-	}
+	if (api_param_bool(req, params, "open", &f.only_open) != 0)
+		return;
 	if ((v = json_object_get(params, "limit")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > API_RUNS_MAX) {
@@ -1323,22 +1335,9 @@ api_replay(struct control_req *req, json_t *params, void *arg)
 
 	if (api_str(req, params, "key", &key, 0) != 0)
 		return;
-	if ((v = json_object_get(params, "dry_run")) != NULL) {
-		if (!json_is_boolean(v)) {
-			control_error(req, ERR_INVALID_ARGUMENT, "\"dry_run\" "
-			    "must be a boolean");
-			return;
-		}
-		dry_run = json_is_true(v);
-	}
-	if ((v = json_object_get(params, "force")) != NULL) {
-		if (!json_is_boolean(v)) {
-			control_error(req, ERR_INVALID_ARGUMENT, "\"force\" "
-			    "must be a boolean");
-			return;
-		}
-		force = json_is_true(v);
-	}
+	if (api_param_bool(req, params, "dry_run", &dry_run) != 0 ||
+	    api_param_bool(req, params, "force", &force) != 0)
+		return;
 	if ((v = json_object_get(params, "max_parallel")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 1000) {

@@ -161,6 +161,19 @@ static struct prun *policy_new_run_of(struct policy *, struct pjob *, int64_t,
 static int	policy_too_late(struct policy *, const struct pjob *, int64_t,
 		    int *);
 
+/* Arm a timer event ms from now (negative: at once). */
+static int
+policy_timer_add(struct event *ev, int64_t ms)
+{
+	struct timeval	tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	return evtimer_add(ev, &tv);
+}
+
 static int64_t
 policy_now(void)
 {
@@ -912,10 +925,7 @@ static void
 policy_retry_arm(struct policy *p, const struct run *r, int64_t delay_ms)
 {
 	struct pretry	*rt;
-	struct timeval	 tv;
 
-	if (delay_ms < 0)
-		delay_ms = 0;
 	rt = xcalloc(1, sizeof *rt);
 	rt->policy = p;
 	rt->failed_id = r->id;
@@ -923,9 +933,7 @@ policy_retry_arm(struct policy *p, const struct run *r, int64_t delay_ms)
 	rt->scheduled_at = r->scheduled_at;
 	rt->attempt = r->attempt + 1;
 	rt->ev = evtimer_new(p->base, policy_retry_cb, rt);
-	tv.tv_sec = (time_t)(delay_ms / 1000);
-	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
-	evtimer_add(rt->ev, &tv);
+	policy_timer_add(rt->ev, delay_ms);
 	TAILQ_INSERT_TAIL(&p->retries, rt, entry);
 }
 
@@ -1112,7 +1120,6 @@ static void
 policy_pause_arm(struct policy *p, int64_t job_id, int64_t until)
 {
 	struct ppause	*pp;
-	struct timeval	 tv;
 	int64_t		 ms = until - policy_now();
 
 	TAILQ_FOREACH(pp, &p->pauses, entry)
@@ -1125,11 +1132,7 @@ policy_pause_arm(struct policy *p, int64_t job_id, int64_t until)
 		pp->ev = evtimer_new(p->base, policy_pause_cb, pp);
 		TAILQ_INSERT_TAIL(&p->pauses, pp, entry);
 	}
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(pp->ev, &tv);
+	policy_timer_add(pp->ev, ms);
 }
 
 /*
@@ -1533,7 +1536,6 @@ void
 policy_shutdown(struct policy *p, int64_t timeout_ms, void (*done)(void *),
     void *arg)
 {
-	struct timeval	tv;
 
 	p->stopping = 1;
 	if (p->nrunning == 0) {
@@ -1544,9 +1546,8 @@ policy_shutdown(struct policy *p, int64_t timeout_ms, void (*done)(void *),
 	    timeout_ms, p->nrunning);
 	p->shutdown_done = done;
 	p->shutdown_arg = arg;
-	tv.tv_sec = (time_t)(timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
 	p->ev_shutdown = evtimer_new(p->base, policy_shutdown_cb, p);
-	if (p->ev_shutdown == NULL || evtimer_add(p->ev_shutdown, &tv) == -1)
+	if (p->ev_shutdown == NULL ||
+	    policy_timer_add(p->ev_shutdown, timeout_ms) == -1)
 		policy_shutdown_cb(-1, 0, p);
 }
