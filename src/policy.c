@@ -110,6 +110,14 @@ struct pjob {
 	struct pjob		*next;		/* hash chain */
 };
 
+/* A forked child whose start is not recorded yet. */
+struct pstart {
+	int64_t			 run_id;
+	int64_t			 started_at;
+	int64_t			 pid_start;
+	pid_t			 pid;
+};
+
 struct policy {
 	struct event_base	*base;
 	struct store		*store;
@@ -132,6 +140,14 @@ struct policy {
 	int			 batching;
 	struct prun_list	 pending;
 	int			 npending;
+	/*
+	 * Children forked since the last turn of the loop, whose starts are
+	 * recorded together (the spawners report them one by one).
+	 */
+	struct pstart		*starts;
+	size_t			 nstarts;
+	size_t			 starts_size;
+	struct event		*ev_starts;
 	struct pretry_list	 retries;
 	int64_t			 backlog_job;	/* older fires just reported */
 	int64_t			 late_job;	/* policy_too_late's job, */
@@ -147,6 +163,8 @@ static void	policy_fire_cb(int64_t, int64_t, uint64_t, int, int64_t,
 		    void *);
 static void	policy_clock_cb(int64_t, void *);
 static void	policy_run_done_cb(const struct runner_result *, void *);
+static void	policy_run_start_cb(int64_t, pid_t, int64_t, int64_t, void *);
+static void	policy_starts_flush(struct policy *);
 static void	policy_start_queued(struct policy *);
 static void	policy_batch_cb(int, void *);
 static void	policy_retry_free(struct pretry *);
@@ -258,6 +276,10 @@ policy_free(struct policy *p)
 
 	if (p == NULL)
 		return;
+	policy_starts_flush(p);	/* they are lost at the next start */
+	free(p->starts);
+	if (p->ev_starts != NULL)
+		event_free(p->ev_starts);
 	while ((pr = TAILQ_FIRST(&p->running)) != NULL) {
 		TAILQ_REMOVE(&p->running, pr, entry);
 		policy_prun_free(pr);
@@ -408,7 +430,6 @@ policy_spawn(struct policy *p, struct prun *pr)
 	struct runner_job	 rj;
 	char			*cause = NULL, why[256];
 	int64_t			 late;
-	pid_t			 pid = 0;
 	int			 rc;
 
 	pr->started = 1;
@@ -464,22 +485,77 @@ policy_spawn(struct policy *p, struct prun *pr)
 	rj.attempt = pr->run.attempt;
 	rj.trigger = run_trigger_name(pr->run.trigger);
 	rj.replay_of = pr->run.replay_of;
-	rc = runner_spawn(p->runner, &rj, policy_run_done_cb, NULL, pr, &pid,
-	    &cause);
+	pr->run.state = RUN_RUNNING;
+	rc = runner_spawn(p->runner, &rj, policy_run_done_cb,
+	    policy_run_start_cb, NULL, pr, &cause);
 	store_job_row_clear(&row);
 	if (rc == -1) {
 		policy_spawn_end(p, pr, RUN_SPAWN_ERROR, cause);
 		free(cause);
-		return;
 	}
-	pr->run.state = RUN_RUNNING;
-	pr->run.pid = pid;
-	if (pid > 0 && store_run_start(p->store, pr->run.id, policy_now(), pid,
-	    memlimit_pid_start_time(pid), &cause) < 0) {
-		log_warnx("%s: run %" PRId64 ": cannot record its start: %s",
-		    pj->name, pr->run.id, cause);
+}
+
+/* Record the starts of the children forked since the last call. */
+static void
+policy_starts_flush(struct policy *p)
+{
+	struct pstart	*ps;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 grouped;
+
+	if (p->nstarts == 0)
+		return;
+	grouped = p->nstarts > 1 && store_begin(p->store, NULL) == 0;
+	for (i = 0; i < p->nstarts; i++) {
+		ps = &p->starts[i];
+		if (store_run_start(p->store, ps->run_id, ps->started_at,
+		    ps->pid, ps->pid_start, &cause) < 0) {
+			log_warnx("run %" PRId64 ": cannot record its start: "
+			    "%s", ps->run_id, cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	p->nstarts = 0;
+	if (grouped && store_commit(p->store, &cause) < 0) {
+		log_warnx("cannot record the start of runs: %s", cause);
 		free(cause);
 	}
+}
+
+static void
+policy_starts_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	policy_starts_flush(arg);
+}
+
+/* A run's child exists: its start is recorded on the next loop turn. */
+static void
+policy_run_start_cb(int64_t run_id, pid_t pid, int64_t started_at,
+    int64_t pid_start, void *arg)
+{
+	struct prun	*pr = arg;
+	struct policy	*p = pr->policy;
+	struct pstart	*ps;
+
+	pr->run.pid = pid;
+	if (p->nstarts == p->starts_size) {
+		p->starts_size = p->starts_size == 0 ? 16 : p->starts_size * 2;
+		p->starts = xreallocarray(p->starts, p->starts_size,
+		    sizeof *p->starts);
+	}
+	ps = &p->starts[p->nstarts++];
+	ps->run_id = run_id;
+	ps->pid = pid;
+	ps->started_at = started_at;
+	ps->pid_start = pid_start;
+	if (p->ev_starts == NULL)
+		p->ev_starts = evtimer_new(p->base, policy_starts_cb, p);
+	if (!evtimer_pending(p->ev_starts, NULL))
+		event_active(p->ev_starts, EV_TIMEOUT, 0);
 }
 
 /* Is a run of this job executing? */
@@ -1011,6 +1087,7 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 	struct store_output	 out;
 	char			*cause = NULL;
 
+	policy_starts_flush(p);	/* its start first */
 	TAILQ_REMOVE(&p->running, pr, entry);
 	p->nrunning--;
 	pr->run.state = res->state;

@@ -13,6 +13,12 @@
  *	   privileges, chdir, close every other descriptor, execve.  A setup
  *	   failure is written ("chdir /x", errno) to a close-on-exec pipe:
  *	   EOF on that pipe with no message means exec succeeded.
+ *	   The vfork itself is made by a spawner thread (one per core, up to
+ *	   RUNNER_SPAWNERS_MAX): vfork suspends its caller until the child
+ *	   has exec'd, a millisecond or more here, and the loop must not
+ *	   wait that long per run when a thousand are due at once.  The
+ *	   threads touch nothing but their request; the loop learns of each
+ *	   fork through an eventfd and only then watches the child.
  *	2. Output is drained by a plain EV_READ|EV_PERSIST event with read()
  *	   into one 1 MiB buffer, on a pipe raised to 1 MiB; bufferevents read
  *	   4 KiB a call and cost several times the CPU.  The first and last
@@ -29,7 +35,10 @@
  *	   its pid and process group cannot be reused while the leftovers of
  *	   the job are killed (kill_orphans); then wait4 reaps it with its
  *	   rusage.  Any other child is an orphan re-parented to us (we are a
- *	   child subreaper) and is reaped.  There is no other waitpid.
+ *	   child subreaper) and is reaped.  There is no other waitpid.  A
+ *	   child can die before its spawner has told the loop its pid: while
+ *	   forks are in flight, an unknown child's status is kept (early)
+ *	   and given to its run when the pid arrives.
  *	5. The run ends when its leader was reaped and its output pipe hit
  *	   EOF.  A process that survives the leader (kill_orphans = no, or
  *	   one that escaped) may hold the pipe open for ever: the run then
@@ -46,6 +55,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -60,6 +70,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -89,6 +100,9 @@
 #define RUNNER_SHELL		"/bin/sh"
 #define RUNNER_PATH		"/usr/local/bin:/usr/bin:/bin"
 #define RUNNER_FD_MAX		65536	/* fallback close loop bound */
+#define RUNNER_SPAWNERS_MAX	4
+#define RUNNER_SPAWNER_STACK	(256 * 1024)	/* the vfork child's too */
+#define RUNNER_EARLY_MAX_MS	60000	/* an unclaimed status is an orphan's */
 
 /* What the child sends before exec when its setup fails. */
 struct runner_setup_error {
@@ -119,6 +133,33 @@ struct runner_child {
 	const char	 *cg_procs;
 };
 
+/*
+ * A run handed to a spawner thread.  The thread reads c and the child's
+ * descriptors and writes pid, error and pid_start; nothing else.
+ */
+struct runner_req {
+	struct runner_run		*r;
+	struct runner_child		 c;
+	int				 in_fd;		/* the child's ends */
+	int				 out_fd;
+	int				 err_fd;
+	pid_t				 pid;		/* 0: vfork failed */
+	int				 error;
+	int64_t				 pid_start;	/* for lost runs */
+	STAILQ_ENTRY(runner_req)	 entry;
+};
+STAILQ_HEAD(runner_reqs, runner_req);
+
+/* A child reaped before the loop knew its pid, kept for its run. */
+struct runner_early {
+	pid_t				 pid;
+	int				 status;
+	struct rusage			 ru;
+	int64_t				 exit_mono;
+	int64_t				 ended_at;
+	TAILQ_ENTRY(runner_early)	 entry;
+};
+
 /* A pipe of a finished run still held open by a survivor. */
 struct runner_drain {
 	struct runner			*rn;
@@ -135,6 +176,7 @@ struct runner_run {
 	int64_t				 id;
 	char				*job;
 	runner_done_cb			 done;
+	runner_start_cb			 start;
 	runner_output_cb		 output;
 	void				*arg;
 
@@ -145,6 +187,7 @@ struct runner_run {
 	int				 kill_orphans;
 
 	pid_t				 pid;
+	int				 spawning;	/* with a spawner */
 	int				 forked;
 	int				 execd;		/* err pipe EOF, no error */
 	int				 reaped;
@@ -217,10 +260,28 @@ struct runner {
 	char				*rbuf;
 	TAILQ_HEAD(, runner_run)	 runs;
 	TAILQ_HEAD(, runner_drain)	 drains;
+
+	/* Spawner threads; the lists are theirs and ours under sp_mu. */
+	pthread_t			 sp_threads[RUNNER_SPAWNERS_MAX];
+	int				 sp_n;
+	pthread_mutex_t			 sp_mu;
+	pthread_cond_t			 sp_cv;
+	int				 sp_stop;
+	struct runner_reqs		 sp_todo;
+	struct runner_reqs		 sp_done;
+	int				 sp_efd;	/* sp_done not empty */
+	struct event			*ev_spawned;
+	int				 inflight;	/* handed, not back */
+	TAILQ_HEAD(, runner_early)	 early;
 };
 
 static void	runner_maybe_finish(struct runner_run *);
 static void	runner_watchdog_arm(struct runner *, int);
+static void	runner_spawned_cb(evutil_socket_t, short, void *);
+static void	runner_leader_exited(struct runner_run *,
+		    const struct runner_early *);
+static void	runner_kill_now(struct runner_run *);
+static void	runner_spawned(struct runner *);
 
 static const char *const runner_signal_names[] = {
 	NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
@@ -510,14 +571,18 @@ runner_child(const struct runner_child *c, int in_fd, int out_fd,
 	if (c->set_nice && setpriority(PRIO_PROCESS, 0, c->nice) == -1)
 		runner_child_fail(err_fd, errno, "setpriority %d", c->nice);
 
+	/*
+	 * The system calls, not glibc's wrappers: those would ask every
+	 * thread of the daemon, whose memory we share, to switch too.
+	 */
 	if (c->switch_user) {
-		if (setgroups((size_t)c->ngroups, c->groups) == -1)
+		if (syscall(SYS_setgroups, (size_t)c->ngroups, c->groups) == -1)
 			runner_child_fail(err_fd, errno, "setgroups %s", c->user);
-		if (setgid(c->gid) == -1) {
+		if (syscall(SYS_setgid, c->gid) == -1) {
 			runner_child_fail(err_fd, errno, "setgid %lu",
 			    (unsigned long)c->gid);
 		}
-		if (setuid(c->uid) == -1) {
+		if (syscall(SYS_setuid, c->uid) == -1) {
 			runner_child_fail(err_fd, errno, "setuid %lu",
 			    (unsigned long)c->uid);
 		}
@@ -1052,9 +1117,12 @@ runner_spawn_error_cb(evutil_socket_t fd, short events, void *arg)
 	runner_maybe_finish(arg);
 }
 
-/* Kill what is left of a job whose leader is a zombie (kill_orphans). */
+/*
+ * Kill what is left of a job whose leader is a zombie (kill_orphans);
+ * group: its process group is still ours to signal.
+ */
 static void
-runner_kill_stragglers(struct runner_run *r)
+runner_kill_stragglers(struct runner_run *r, int group)
 {
 	struct memlimit_procs	*procs;
 	int			 n;
@@ -1067,22 +1135,35 @@ runner_kill_stragglers(struct runner_run *r)
 		memlimit_procs_free(procs);
 	}
 	/* The zombie leader keeps its group id from being reused. */
-	kill(-r->pid, SIGKILL);
+	if (group)
+		kill(-r->pid, SIGKILL);
 	if (n > 0) {
 		log_debug("run %" PRId64 ": killed %d leftover processes",
 		    r->id, n);
 	}
 }
 
-/* The leader is a zombie: kill leftovers if asked, then reap it. */
+/*
+ * The leader is a zombie: kill leftovers if asked, then reap it.  e: it
+ * was reaped already, before its pid was known (its group id may be
+ * anyone's now: only the cgroup or the marker find its leftovers).
+ */
 static void
-runner_leader_exited(struct runner_run *r)
+runner_leader_exited(struct runner_run *r, const struct runner_early *e)
 {
 	struct timeval	 tv;
 	pid_t		 n;
 
 	if (r->kill_orphans)
-		runner_kill_stragglers(r);
+		runner_kill_stragglers(r, e == NULL);
+	if (e != NULL) {
+		r->status = e->status;
+		r->ru = e->ru;
+		r->reaped = 1;
+		r->exit_mono = e->exit_mono;
+		r->ended_at = e->ended_at;
+		goto reaped;
+	}
 	do
 		n = wait4(r->pid, &r->status, WNOHANG, &r->ru);
 	while (n == -1 && errno == EINTR);
@@ -1094,6 +1175,7 @@ runner_leader_exited(struct runner_run *r)
 	r->reaped = 1;
 	r->exit_mono = runner_clock_ms(CLOCK_MONOTONIC);
 	r->ended_at = runner_clock_ms(CLOCK_REALTIME);
+reaped:
 	if (r->ev_timeout != NULL)
 		evtimer_del(r->ev_timeout);
 	if (r->ev_kill != NULL)
@@ -1110,12 +1192,15 @@ runner_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 {
 	struct runner		*rn = arg;
 	struct runner_run	*r;
+	struct runner_early	*e;
+	struct rusage		 ru;
 	siginfo_t		 si;
 	pid_t			 n;
 	int			 status;
 
 	(void)sig;
 	(void)events;
+	runner_spawned(rn);	/* the pids of the newest children */
 	for (;;) {
 		memset(&si, 0, sizeof si);
 		if (waitid(P_ALL, 0, &si, WEXITED|WNOHANG|WNOWAIT) == -1) {
@@ -1128,16 +1213,26 @@ runner_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 		if (si.si_pid == 0)
 			break;
 		if ((r = runner_find_pid(rn, si.si_pid)) != NULL) {
-			runner_leader_exited(r);
+			runner_leader_exited(r, NULL);
 			continue;
 		}
-		/* An orphan re-parented to the subreaper. */
+		/* An orphan re-parented to the subreaper, or a fresh child. */
 		do
-			n = wait4(si.si_pid, &status, WNOHANG, NULL);
+			n = wait4(si.si_pid, &status, WNOHANG, &ru);
 		while (n == -1 && errno == EINTR);
 		if (n != si.si_pid) {
 			log_warn("wait4 %ld", (long)si.si_pid);
 			break;
+		}
+		if (rn->inflight > 0) {
+			/* Maybe a run whose spawner has not reported yet. */
+			e = xcalloc(1, sizeof *e);
+			e->pid = n;
+			e->status = status;
+			e->ru = ru;
+			e->exit_mono = runner_clock_ms(CLOCK_MONOTONIC);
+			e->ended_at = runner_clock_ms(CLOCK_REALTIME);
+			TAILQ_INSERT_TAIL(&rn->early, e, entry);
 		}
 		memlimit_reap(rn->ml);
 	}
@@ -1397,6 +1492,8 @@ runner_finish(struct runner_run *r)
 static void
 runner_maybe_finish(struct runner_run *r)
 {
+	if (r->spawning)
+		return;
 	if (r->forked) {
 		if (!r->reaped || r->err_fd != -1)
 			return;
@@ -1475,57 +1572,230 @@ runner_watchdog_arm(struct runner *rn, int near)
 		evtimer_add(rn->ev_watchdog, runner_tv(ms, &tv));
 }
 
-/* Create the pipes, vfork, and start watching the child. */
 static void
-runner_fork(struct runner_run *r, const struct runner_child *c)
+runner_req_free(struct runner_req *q)
 {
-	struct runner	*rn = r->rn;
-	struct timeval	 tv;
-	int		 out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int		 in[2] = { -1, -1 }, saved_errno;
+	if (q->in_fd != -1)
+		close(q->in_fd);
+	if (q->out_fd != -1)
+		close(q->out_fd);
+	if (q->err_fd != -1)
+		close(q->err_fd);
+	runner_child_clear(&q->c);
+	free(q);
+}
+
+/*
+ * vfork and exec the child; in a spawner thread, or in the loop when
+ * there is none.  Signals stay blocked until the child has reset every
+ * handler, so none of ours can run on its borrowed stack.  Only system
+ * calls here: no malloc, no log (a spawner shares the daemon's heap).
+ */
+static void
+runner_vfork(struct runner_req *q)
+{
 	sigset_t	 all, old;
 	pid_t		 pid;
 
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
-	    (r->in_data != NULL && pipe2(in, O_CLOEXEC) == -1)) {
-		runner_setup_fail(r, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	/* Up to pipe-max-size (1 MiB by default); a smaller pipe works. */
-	if (fcntl(out[0], F_SETPIPE_SZ, RUNNER_PIPE_SIZE) == -1)
-		log_debug("F_SETPIPE_SZ: %s", strerror(errno));
-	r->started_at = runner_clock_ms(CLOCK_REALTIME);
-	r->start_mono = runner_clock_ms(CLOCK_MONOTONIC);
-	/*
-	 * vfork, not fork: the child borrows our memory until it execs, so
-	 * nothing is copied, and we avoid the copy-on-write faults (and TLB
-	 * shootdowns on every core) that made a burst of fork()s cost
-	 * milliseconds each once the daemon's heap had grown.  The child
-	 * only makes system calls and formats into its own stack before
-	 * execve or _exit.  Signals stay blocked until it has reset every
-	 * handler, so none of ours can run on its borrowed stack.
-	 */
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pid = vfork();
 	if (pid == 0)
-		runner_child(c, in[0], out[1], err[1]);
-	saved_errno = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid == -1) {
-		runner_setup_fail(r, "fork: %s", strerror(saved_errno));
-		goto fail;
-	}
+		runner_child(&q->c, q->in_fd, q->out_fd, q->err_fd);
+	q->error = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	q->pid = pid > 0 ? pid : 0;
+	q->pid_start = pid > 0 ? memlimit_pid_start_time(pid) : -1;
+}
 
+static void *
+runner_spawner(void *arg)
+{
+	struct runner		*rn = arg;
+	struct runner_req	*q;
+	uint64_t		 one = 1;
+	int			 wake;
+
+	pthread_mutex_lock(&rn->sp_mu);
+	for (;;) {
+		while ((q = STAILQ_FIRST(&rn->sp_todo)) == NULL &&
+		    !rn->sp_stop)
+			pthread_cond_wait(&rn->sp_cv, &rn->sp_mu);
+		if (q == NULL)
+			break;
+		STAILQ_REMOVE_HEAD(&rn->sp_todo, entry);
+		pthread_mutex_unlock(&rn->sp_mu);
+
+		runner_vfork(q);
+
+		pthread_mutex_lock(&rn->sp_mu);
+		wake = STAILQ_EMPTY(&rn->sp_done);
+		STAILQ_INSERT_TAIL(&rn->sp_done, q, entry);
+		if (wake && write(rn->sp_efd, &one, sizeof one) == -1) {
+			/* Full (impossible) or closed at exit: nothing to do. */
+		}
+	}
+	pthread_mutex_unlock(&rn->sp_mu);
+	return NULL;
+}
+
+/* Start the spawner threads; none (fork in the loop) if that fails. */
+static void
+runner_spawners_start(struct runner *rn, int n)
+{
+	pthread_attr_t	 attr;
+	sigset_t	 all, old;
+	long		 cpus;
+	int		 error;
+
+	STAILQ_INIT(&rn->sp_todo);
+	STAILQ_INIT(&rn->sp_done);
+	rn->sp_efd = -1;
+	if (n < 0)
+		return;
+	if (n == 0) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? (int)cpus : 1;
+	}
+	if (n > RUNNER_SPAWNERS_MAX)
+		n = RUNNER_SPAWNERS_MAX;
+	if ((rn->sp_efd = eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)) == -1) {
+		log_warn("eventfd: forking in the loop instead");
+		return;
+	}
+	pthread_mutex_init(&rn->sp_mu, NULL);
+	pthread_cond_init(&rn->sp_cv, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, RUNNER_SPAWNER_STACK);
+	/* Signals are the loop's: the threads never take one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	while (rn->sp_n < n) {
+		error = pthread_create(&rn->sp_threads[rn->sp_n], &attr,
+		    runner_spawner, rn);
+		if (error != 0) {
+			log_warnx("pthread_create: %s", strerror(error));
+			break;
+		}
+		rn->sp_n++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rn->sp_n == 0) {
+		pthread_cond_destroy(&rn->sp_cv);
+		pthread_mutex_destroy(&rn->sp_mu);
+		close(rn->sp_efd);
+		rn->sp_efd = -1;
+		return;
+	}
+	rn->ev_spawned = event_new(rn->base, rn->sp_efd, EV_READ|EV_PERSIST,
+	    runner_spawned_cb, rn);
+	event_add(rn->ev_spawned, NULL);
+	log_debug("runner: %d spawner threads", rn->sp_n);
+}
+
+/* Stop and join the spawners; what they had not started is dropped. */
+static void
+runner_spawners_stop(struct runner *rn)
+{
+	struct runner_req	*q;
+	int			 i;
+
+	if (rn->sp_n == 0)
+		return;
+	pthread_mutex_lock(&rn->sp_mu);
+	rn->sp_stop = 1;
+	pthread_cond_broadcast(&rn->sp_cv);
+	pthread_mutex_unlock(&rn->sp_mu);
+	for (i = 0; i < rn->sp_n; i++)
+		pthread_join(rn->sp_threads[i], NULL);
+	rn->sp_n = 0;
+	while ((q = STAILQ_FIRST(&rn->sp_todo)) != NULL) {
+		STAILQ_REMOVE_HEAD(&rn->sp_todo, entry);
+		q->r->spawning = 0;
+		runner_req_free(q);
+	}
+	/* Forked, never watched: the caller kills what runner_free finds. */
+	while ((q = STAILQ_FIRST(&rn->sp_done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&rn->sp_done, entry);
+		q->r->spawning = 0;
+		if (q->pid > 0) {
+			q->r->forked = 1;
+			q->r->pid = q->pid;
+		}
+		runner_req_free(q);
+	}
+	event_free(rn->ev_spawned);
+	rn->ev_spawned = NULL;
+	close(rn->sp_efd);
+	rn->sp_efd = -1;
+	pthread_cond_destroy(&rn->sp_cv);
+	pthread_mutex_destroy(&rn->sp_mu);
+}
+
+/* The status of a child reaped before its pid was known, or NULL. */
+static struct runner_early *
+runner_early_take(struct runner *rn, pid_t pid)
+{
+	struct runner_early	*e;
+
+	TAILQ_FOREACH(e, &rn->early, entry) {
+		if (e->pid == pid) {
+			TAILQ_REMOVE(&rn->early, e, entry);
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Forget statuses nobody can claim any more: orphans'. */
+static void
+runner_early_expire(struct runner *rn)
+{
+	struct runner_early	*e, *next;
+	int64_t			 now = runner_clock_ms(CLOCK_MONOTONIC);
+
+	for (e = TAILQ_FIRST(&rn->early); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, entry);
+		if (rn->inflight == 0 ||
+		    now - e->exit_mono > RUNNER_EARLY_MAX_MS) {
+			TAILQ_REMOVE(&rn->early, e, entry);
+			free(e);
+		}
+	}
+}
+
+/* The fork is done: watch the child, or report that it failed. */
+static void
+runner_forked(struct runner_run *r, struct runner_req *q)
+{
+	struct runner		*rn = r->rn;
+	struct runner_early	*e;
+	struct timeval		 tv;
+	pid_t			 pid = q->pid;
+
+	r->spawning = 0;
+	if (pid == 0) {
+		runner_setup_fail(r, "fork: %s", strerror(q->error));
+		runner_req_free(q);
+		if (r->out_fd != -1)
+			close(r->out_fd);
+		if (r->err_fd != -1)
+			close(r->err_fd);
+		if (r->in_fd != -1)
+			close(r->in_fd);
+		r->out_fd = r->err_fd = r->in_fd = -1;
+		/* Reported from the loop, never from inside runner_spawn. */
+		r->ev_spawn_error = evtimer_new(rn->base, runner_spawn_error_cb,
+		    r);
+		evtimer_add(r->ev_spawn_error, runner_tv(0, &tv));
+		return;
+	}
 	r->forked = 1;
 	r->pid = pid;
-	close(out[1]);
-	close(err[1]);
-	if (in[0] != -1)
-		close(in[0]);
-	r->out_fd = out[0];
-	r->err_fd = err[0];
-	r->in_fd = in[1];
+	if (r->start != NULL)
+		r->start(r->id, pid, r->started_at, q->pid_start, r->arg);
+	runner_req_free(q);
 	fcntl(r->out_fd, F_SETFL, fcntl(r->out_fd, F_GETFL) | O_NONBLOCK);
 	fcntl(r->err_fd, F_SETFL, fcntl(r->err_fd, F_GETFL) | O_NONBLOCK);
 	r->ev_out = event_new(rn->base, r->out_fd, EV_READ|EV_PERSIST,
@@ -1552,21 +1822,104 @@ runner_fork(struct runner_run *r, const struct runner_child *c)
 	if (r->watchdog)
 		runner_watchdog_arm(rn, 0);
 	log_debug("run %" PRId64 " (%s): pid %ld", r->id, r->job, (long)pid);
-	return;
 
-fail:
-	if (out[0] != -1) {
-		close(out[0]);
-		close(out[1]);
+	if ((e = runner_early_take(rn, pid)) != NULL) {
+		/* It is gone already (may finish r: touch it no more). */
+		runner_leader_exited(r, e);
+		free(e);
+		return;
 	}
-	if (err[0] != -1) {
-		close(err[0]);
-		close(err[1]);
+	if (r->kill_who != NULL && !r->kill_term_sent)
+		runner_kill_now(r);	/* asked while it was being forked */
+}
+
+/* Take every finished fork from the spawners. */
+static void
+runner_spawned(struct runner *rn)
+{
+	struct runner_reqs	 done;
+	struct runner_req	*q;
+
+	if (rn->sp_n == 0)
+		return;
+	STAILQ_INIT(&done);
+	pthread_mutex_lock(&rn->sp_mu);
+	STAILQ_CONCAT(&done, &rn->sp_done);
+	pthread_mutex_unlock(&rn->sp_mu);
+	while ((q = STAILQ_FIRST(&done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&done, entry);
+		rn->inflight--;
+		runner_forked(q->r, q);
 	}
-	if (in[0] != -1) {
-		close(in[0]);
-		close(in[1]);
+	if (!TAILQ_EMPTY(&rn->early))
+		runner_early_expire(rn);
+}
+
+static void
+runner_spawned_cb(evutil_socket_t fd, short events, void *arg)
+{
+	uint64_t	 n;
+
+	(void)events;
+	if (read(fd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_warn("read spawner eventfd");
+	runner_spawned(arg);
+}
+
+/*
+ * Create the pipes and fork, through a spawner when there is one.  On
+ * failure q is freed and r->setup_failed set.
+ */
+static void
+runner_fork(struct runner_run *r, struct runner_req *q)
+{
+	struct runner	*rn = r->rn;
+	int		 out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int		 in[2] = { -1, -1 };
+
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    (r->in_data != NULL && pipe2(in, O_CLOEXEC) == -1)) {
+		runner_setup_fail(r, "pipe: %s", strerror(errno));
+		if (out[0] != -1) {
+			close(out[0]);
+			close(out[1]);
+		}
+		if (err[0] != -1) {
+			close(err[0]);
+			close(err[1]);
+		}
+		runner_req_free(q);
+		return;
 	}
+	/* Up to pipe-max-size (1 MiB by default); a smaller pipe works. */
+	if (fcntl(out[0], F_SETPIPE_SZ, RUNNER_PIPE_SIZE) == -1)
+		log_debug("F_SETPIPE_SZ: %s", strerror(errno));
+	q->r = r;
+	q->out_fd = out[1];
+	q->err_fd = err[1];
+	q->in_fd = in[0];
+	r->out_fd = out[0];
+	r->err_fd = err[0];
+	r->in_fd = in[1];
+	r->started_at = runner_clock_ms(CLOCK_REALTIME);
+	r->start_mono = runner_clock_ms(CLOCK_MONOTONIC);
+	r->spawning = 1;
+	if (rn->sp_n == 0) {
+		/*
+		 * vfork, not fork: the child borrows our memory until it
+		 * execs, so nothing is copied, and we avoid the copy-on-write
+		 * faults (and TLB shootdowns on every core) that made a burst
+		 * of fork()s cost milliseconds each once the heap had grown.
+		 */
+		runner_vfork(q);
+		runner_forked(r, q);
+		return;
+	}
+	rn->inflight++;
+	pthread_mutex_lock(&rn->sp_mu);
+	STAILQ_INSERT_TAIL(&rn->sp_todo, q, entry);
+	pthread_cond_signal(&rn->sp_cv);
+	pthread_mutex_unlock(&rn->sp_mu);
 }
 
 /* Check what the caller gave; -1 with *cause. */
@@ -1600,17 +1953,15 @@ runner_check_job(struct runner *rn, const struct runner_job *job,
 
 int
 runner_spawn(struct runner *rn, const struct runner_job *job,
-    runner_done_cb done, runner_output_cb output, void *arg, pid_t *pidp,
-    char **cause)
+    runner_done_cb done, runner_start_cb start, runner_output_cb output,
+    void *arg, char **cause)
 {
 	struct runner_run	*r;
-	struct runner_child	 c;
+	struct runner_req	*q;
 	struct timeval		 tv;
 	char			*why = NULL;
 	size_t			 half;
 
-	if (pidp != NULL)
-		*pidp = 0;
 	if (runner_check_job(rn, job, cause) == -1)
 		return -1;
 
@@ -1619,6 +1970,7 @@ runner_spawn(struct runner *rn, const struct runner_job *job,
 	r->id = job->run_id;
 	r->job = xstrdup(job->job);
 	r->done = done;
+	r->start = start;
 	r->output = output;
 	r->arg = arg;
 	r->out_fd = r->err_fd = r->in_fd = -1;
@@ -1640,8 +1992,9 @@ runner_spawn(struct runner *rn, const struct runner_job *job,
 	r->start_mono = runner_clock_ms(CLOCK_MONOTONIC);
 	TAILQ_INSERT_TAIL(&rn->runs, r, entry);
 
-	memset(&c, 0, sizeof c);
-	if (runner_prepare(r, job, &c) == 0) {
+	q = xcalloc(1, sizeof *q);
+	q->in_fd = q->out_fd = q->err_fd = -1;
+	if (runner_prepare(r, job, &q->c) == 0) {
 		if (memlimit_cgroup_version(rn->ml) != 0) {
 			r->cg = memlimit_cg_new(rn->ml, r->id, r->memory, &why);
 			if (r->cg == NULL) {
@@ -1649,20 +2002,33 @@ runner_spawn(struct runner *rn, const struct runner_job *job,
 				    "watchdog is used instead", r->id, why);
 				free(why);
 			} else
-				c.cg_procs = memlimit_cg_procs_path(r->cg);
+				q->c.cg_procs = memlimit_cg_procs_path(r->cg);
 		}
 		r->watchdog = r->memory > 0 && r->cg == NULL;
-		runner_fork(r, &c);
-	}
-	runner_child_clear(&c);
-	if (!r->forked) {
+		runner_fork(r, q);	/* q is its now */
+	} else
+		runner_req_free(q);
+	if (r->setup_failed && r->ev_spawn_error == NULL) {
 		/* Reported from the loop, never from inside runner_spawn. */
 		r->ev_spawn_error = evtimer_new(rn->base, runner_spawn_error_cb,
 		    r);
 		evtimer_add(r->ev_spawn_error, runner_tv(0, &tv));
-	} else if (pidp != NULL)
-		*pidp = r->pid;
+	}
 	return 0;
+}
+
+/* SIGTERM now, SIGKILL after kill_grace, for runner_kill. */
+static void
+runner_kill_now(struct runner_run *r)
+{
+	if (r->timeout_hit)
+		return;		/* already dying: a timeout it stays */
+	if (r->ev_timeout != NULL)
+		evtimer_del(r->ev_timeout);
+	if (runner_signal(r, SIGTERM) == -1)
+		return;
+	r->kill_term_sent = 1;
+	runner_arm_kill(r);
 }
 
 int
@@ -1672,17 +2038,11 @@ runner_kill(struct runner *rn, int64_t run_id, const char *who)
 
 	if ((r = runner_find_id(rn, run_id)) == NULL)
 		return -1;
-	if (!r->forked || r->reaped || r->kill_who != NULL)
+	if ((!r->forked && !r->spawning) || r->reaped || r->kill_who != NULL)
 		return 0;
 	r->kill_who = xstrdup(who);
-	if (r->timeout_hit)
-		return 0;	/* already dying: a timeout it stays */
-	if (r->ev_timeout != NULL)
-		evtimer_del(r->ev_timeout);
-	if (runner_signal(r, SIGTERM) == -1)
-		return 0;
-	r->kill_term_sent = 1;
-	runner_arm_kill(r);
+	if (r->forked)
+		runner_kill_now(r);	/* else once it is forked */
 	return 0;
 }
 
@@ -1852,6 +2212,7 @@ runner_new(struct event_base *base, const struct runner_config *cfg,
 	rn->self = getpid();
 	TAILQ_INIT(&rn->runs);
 	TAILQ_INIT(&rn->drains);
+	TAILQ_INIT(&rn->early);
 
 	/* Before the first fork, so that no exit goes unnoticed. */
 	rn->ev_sigchld = evsignal_new(base, SIGCHLD, runner_sigchld_cb, rn);
@@ -1874,6 +2235,7 @@ runner_new(struct event_base *base, const struct runner_config *cfg,
 	rn->rbuf = xmalloc(RUNNER_READ_SIZE);
 	rn->ml = memlimit_new(cfg->use_cgroup);
 	log_debug("runner: memory limits by %s", memlimit_describe(rn->ml));
+	runner_spawners_start(rn, cfg->spawners);
 	return rn;
 }
 
@@ -1882,9 +2244,15 @@ runner_free(struct runner *rn)
 {
 	struct runner_run	*r;
 	struct runner_drain	*d;
+	struct runner_early	*e;
 
 	if (rn == NULL)
 		return;
+	runner_spawners_stop(rn);
+	while ((e = TAILQ_FIRST(&rn->early)) != NULL) {
+		TAILQ_REMOVE(&rn->early, e, entry);
+		free(e);
+	}
 	while ((r = TAILQ_FIRST(&rn->runs)) != NULL) {
 		TAILQ_REMOVE(&rn->runs, r, entry);
 		if (r->forked && !r->reaped) {

@@ -24,6 +24,8 @@ struct runner;
 
 struct runner_config {
 	const char	*shell;		/* NULL: "/bin/sh" */
+	int		 spawners;	/* threads that fork; 0: one per core
+					   (up to 4); -1: none, fork inline */
 	const char	*path;		/* PATH for jobs; NULL: a default */
 	int		 use_cgroup;	/* cgroup = auto (1) or off (0) */
 	int64_t		 memory_poll_ms; /* watchdog interval; <= 0: 100 */
@@ -80,6 +82,12 @@ struct runner_result {
 };
 
 typedef void	(*runner_done_cb)(const struct runner_result *, void *);
+/*
+ * The child exists: its pid, when it was forked (ms since the epoch) and
+ * its start time in /proc (clock ticks since boot; -1 if unknown).
+ */
+typedef void	(*runner_start_cb)(int64_t run_id, pid_t pid, int64_t started_at,
+		    int64_t pid_start, void *);
 typedef void	(*runner_output_cb)(int64_t, const char *, size_t, void *);
 
 /* A runner on an event loop; NULL with *cause if the loop refuses SIGCHLD. */
@@ -89,13 +97,15 @@ struct runner	*runner_new(struct event_base *, const struct runner_config *,
 void		 runner_free(struct runner *);
 /*
  * Start a run.  0: done will be called exactly once, later, from the loop
- * (a failed fork or child setup is a spawn_error result); *pid (may be
- * NULL) is the child's pid or 0.  -1 with *cause: bad arguments, nothing
- * started, done never called.  output (may be NULL) sees the output live.
+ * (a failed fork or child setup is a spawn_error result), and before it
+ * start (may be NULL) once the child exists, which may be before
+ * runner_spawn returns (no spawner threads) or later.  -1 with *cause:
+ * bad arguments, nothing started, no callback.  output (may be NULL) sees
+ * the output live.
  */
 int		 runner_spawn(struct runner *, const struct runner_job *,
-		    runner_done_cb done, runner_output_cb output, void *arg,
-		    pid_t *pid, char **cause);
+		    runner_done_cb done, runner_start_cb start,
+		    runner_output_cb output, void *arg, char **cause);
 /* SIGTERM a run, SIGKILL after kill_grace: killed, reason who; -1: no run. */
 int		 runner_kill(struct runner *, int64_t run_id, const char *who);
 /* runner_kill every live run; returns how many were asked. */

@@ -40,6 +40,10 @@
 #define SAFETY_MS	20000
 
 struct outcome {
+	int			 started;	/* start calls */
+	pid_t			 pid;		/* from start */
+	int64_t			 pid_start;
+	int			 started_late;	/* start after done */
 	int			 done;
 	struct runner_result	 res;
 	char			*output;
@@ -82,6 +86,20 @@ done_cb(const struct runner_result *res, void *arg)
 	o->output[res->output_len] = '\0';
 	o->res.output = o->output;
 	o->done = 1;
+}
+
+static void
+start_cb(int64_t run_id, pid_t pid, int64_t started_at, int64_t pid_start,
+    void *arg)
+{
+	struct outcome	*o = arg;
+
+	(void)run_id;
+	(void)started_at;
+	o->started++;
+	o->pid = pid;
+	o->pid_start = pid_start;
+	o->started_late = o->done;
 }
 
 static void
@@ -161,16 +179,15 @@ static pid_t
 run(const struct runner_job *j, struct outcome *o)
 {
 	char	*cause = NULL;
-	pid_t	 pid = 0;
 
 	memset(o, 0, sizeof *o);
-	if (runner_spawn(rn, j, done_cb, output_cb, o, &pid, &cause) != 0) {
+	if (runner_spawn(rn, j, done_cb, start_cb, output_cb, o, &cause) != 0) {
 		diag("runner_spawn: %s", cause);
 		free(cause);
 		return 0;
 	}
 	wait_done(o);
-	return pid;
+	return o->pid;
 }
 
 static int
@@ -241,7 +258,7 @@ count_children(int *zombies)
 }
 
 struct kill_after {
-	pid_t		 pid;
+	const pid_t	*pid;		/* set by start_cb by then */
 	int64_t		 run_id;
 	int		 sig;
 };
@@ -253,7 +270,8 @@ kill_pid_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	kill(k->pid, k->sig);
+	if (*k->pid > 0)
+		kill(*k->pid, k->sig);
 }
 
 static void
@@ -380,6 +398,9 @@ test_basic(void)
 	is_int(o.res.output_bytes, 14, "output_bytes counted");
 	is_int(o.live_bytes, 14, "live output callback saw every byte");
 	ok(o.res.pid == pid && pid > 0, "result carries the pid");
+	ok(o.started == 1 && !o.started_late, "start reported once, before "
+	    "the end");
+
 	ok(o.res.started_at > 0 && o.res.ended_at >= o.res.started_at &&
 	    o.res.duration_ms >= 0 && o.res.duration_ms < 5000,
 	    "times: started %lld, ended %lld, %lld ms",
@@ -494,8 +515,9 @@ test_signals(int cgroup)
 	/* Killed from outside sqcrond. */
 	job_init(&j, "sleep 30");
 	memset(&o, 0, sizeof o);
-	if (runner_spawn(rn, &j, done_cb, NULL, &o, &k.pid, &cause) != 0)
+	if (runner_spawn(rn, &j, done_cb, start_cb, NULL, &o, &cause) != 0)
 		BAIL_OUT("runner_spawn: %s", cause);
+	k.pid = &o.pid;
 	k.sig = SIGKILL;
 	after(200, kill_pid_cb, &k);
 	wait_done(&o);
@@ -508,6 +530,8 @@ test_signals(int cgroup)
 		    "SIGKILL from outside: cgroup counted no OOM kill");
 	}
 	is_int(o.res.signal, SIGKILL, "SIGKILL from outside: signal 9");
+	ok(o.started == 1 && o.pid_start > 0, "a live child's start time "
+	    "read from /proc: %lld", (long long)o.pid_start);
 	outcome_clear(&o);
 }
 
@@ -547,8 +571,9 @@ test_crashes(void)
 	/* Killed on request. */
 	job_init(&j, "sleep 30");
 	memset(&o, 0, sizeof o);
-	if (runner_spawn(rn, &j, done_cb, NULL, &o, &k.pid, &cause) != 0)
+	if (runner_spawn(rn, &j, done_cb, start_cb, NULL, &o, &cause) != 0)
 		BAIL_OUT("runner_spawn: %s", cause);
+	k.pid = &o.pid;
 	k.run_id = j.run_id;
 	after(200, kill_run_cb, &k);
 	wait_done(&o);
@@ -607,7 +632,7 @@ test_spawn_errors(void)
 	j.env = bad;
 	j.nenv = 1;
 	memset(&o, 0, sizeof o);
-	rc = runner_spawn(rn, &j, done_cb, NULL, &o, NULL, &cause);
+	rc = runner_spawn(rn, &j, done_cb, NULL, NULL, &o, &cause);
 	ok(rc == -1 && cause != NULL && strstr(cause, "NOEQUALS") != NULL,
 	    "bad env entry refused by runner_spawn: %s", cause);
 	free(cause);
@@ -942,7 +967,7 @@ chain_done_cb(const struct runner_result *res, void *arg)
 
 	done_cb(res, &c->first);
 	job_init(&j, "echo second");
-	c->spawned = runner_spawn(rn, &j, done_cb, NULL, &c->second, NULL,
+	c->spawned = runner_spawn(rn, &j, done_cb, NULL, NULL, &c->second,
 	    &cause) == 0;
 	free(cause);
 }
@@ -961,13 +986,13 @@ test_concurrency(void)
 		job_init(&j, "sleep 30");
 		ids[i] = j.run_id;
 		memset(&o[i], 0, sizeof o[i]);
-		if (runner_spawn(rn, &j, done_cb, NULL, &o[i], NULL, &cause))
+		if (runner_spawn(rn, &j, done_cb, NULL, NULL, &o[i], &cause))
 			BAIL_OUT("runner_spawn: %s", cause);
 	}
 	is_int((int64_t)runner_count(rn), 3, "three live runs");
 	j.run_id = ids[1];
 	memset(&dup, 0, sizeof dup);
-	ok(runner_spawn(rn, &j, done_cb, NULL, &dup, NULL, &cause) == -1 &&
+	ok(runner_spawn(rn, &j, done_cb, NULL, NULL, &dup, &cause) == -1 &&
 	    cause != NULL, "a live run id cannot be started twice");
 	free(cause);
 	cause = NULL;
@@ -991,7 +1016,7 @@ test_concurrency(void)
 
 	memset(&c, 0, sizeof c);
 	job_init(&j, "echo first");
-	if (runner_spawn(rn, &j, chain_done_cb, NULL, &c, NULL, &cause) != 0)
+	if (runner_spawn(rn, &j, chain_done_cb, NULL, NULL, &c, &cause) != 0)
 		BAIL_OUT("runner_spawn: %s", cause);
 	wait_done(&c.second);
 	ok(c.spawned, "a done callback may start another run");
@@ -1111,8 +1136,62 @@ fake_dead_daemon(char **path)
 	return pid;
 }
 
+/*
+ * Many runs at once through the spawner threads: each is reported started
+ * once, before its end, with the pid of its result, and none is lost, even
+ * those that exit before their spawner reports the fork.  A kill asked
+ * while a run is still being forked lands once it is.
+ */
+static void
+test_burst(const char *mode)
+{
+	enum { N = 200 };
+	struct runner_job	 j;
+	struct outcome		*o, k;
+	char			*cause = NULL;
+	int			 i, bad = 0, kill_rc;
+
+	o = calloc(N, sizeof *o);
+	for (i = 0; i < N; i++) {
+		job_init(&j, i % 2 == 0 ? "/bin/true" : "exit 7");
+		if (runner_spawn(rn, &j, done_cb, start_cb, NULL, &o[i],
+		    &cause) != 0)
+			BAIL_OUT("runner_spawn: %s", cause);
+	}
+	job_init(&j, "sleep 30");
+	memset(&k, 0, sizeof k);
+	if (runner_spawn(rn, &j, done_cb, start_cb, NULL, &k, &cause) != 0)
+		BAIL_OUT("runner_spawn: %s", cause);
+	kill_rc = runner_kill(rn, j.run_id, "the burst test");
+	for (i = 0; i < N; i++) {
+		wait_done(&o[i]);
+		if (!o[i].done || o[i].started != 1 || o[i].started_late ||
+		    o[i].pid != o[i].res.pid || o[i].res.exit_code !=
+		    (i % 2 == 0 ? 0 : 7)) {
+			if (bad++ < 5) {
+				diag("run %d: done %d started %d late %d pid "
+				    "%ld/%ld %s %s", i, o[i].done, o[i].started,
+				    o[i].started_late, (long)o[i].pid,
+				    (long)o[i].res.pid,
+				    run_state_name(o[i].res.state),
+				    o[i].res.reason);
+			}
+		}
+		outcome_clear(&o[i]);
+	}
+	ok(bad == 0, "%s: %d runs at once, each started once before its "
+	    "end with its own pid and exit status (%d wrong)", mode, N, bad);
+	wait_done(&k);
+	ok(kill_rc == 0 && k.res.state == RUN_KILLED &&
+	    contains(k.res.reason, "the burst test"), "%s: a kill asked "
+	    "before the fork kills the run: %s", mode, k.res.reason);
+	outcome_clear(&k);
+	is_int((int64_t)runner_count(rn), 0, "%s: no live run left", mode);
+	free(o);
+}
+
 static struct runner *
-make_runner(int use_cgroup)
+make_runner(int use_cgroup, int spawners)
 {
 	struct runner_config	 cfg;
 	struct runner		*r;
@@ -1122,11 +1201,12 @@ make_runner(int use_cgroup)
 	cfg.shell = "/bin/sh";
 	cfg.path = JOB_PATH;
 	cfg.use_cgroup = use_cgroup;
+	cfg.spawners = spawners;
 	cfg.memory_poll_ms = 100;
 	if ((r = runner_new(base, &cfg, &cause)) == NULL)
 		BAIL_OUT("runner_new: %s", cause);
-	diag("runner (cgroup=%s): %s", use_cgroup ? "auto" : "off",
-	    runner_memory_mode(r));
+	diag("runner (cgroup=%s, spawners %d): %s", use_cgroup ? "auto" :
+	    "off", spawners, runner_memory_mode(r));
 	return r;
 }
 
@@ -1155,7 +1235,7 @@ main(int argc, char **argv)
 		BAIL_OUT("event_base_new");
 
 	dead = fake_dead_daemon(&stale);
-	rn = make_runner(1);
+	rn = make_runner(1, 0);
 	cg = runner_cgroup_version(rn) != 0;
 	if (dead != 0 && cg) {
 		ok(access(stale, F_OK) == -1, "cgroups left by a dead daemon "
@@ -1180,9 +1260,18 @@ main(int argc, char **argv)
 		skip(7, "no cgroup: %s", runner_memory_mode(rn));
 	}
 	test_zombies();
+	test_burst("spawner threads");
 	runner_free(rn);
 
-	rn = make_runner(0);
+	/* Forking in the loop, without threads: the same results. */
+	rn = make_runner(1, -1);
+	test_basic();
+	test_crashes();
+	test_spawn_errors();
+	test_burst("no spawner threads");
+	runner_free(rn);
+
+	rn = make_runner(0, 0);
 	ok(runner_cgroup_version(rn) == 0, "cgroup = off: the watchdog");
 	test_signals(0);
 	test_orphans("proc scan");

@@ -127,7 +127,7 @@ run(const struct runner_job *j, struct outcome *o)
 	int64_t	 end = now_ms() + SAFETY_MS;
 
 	memset(o, 0, sizeof *o);
-	if (runner_spawn(rn, j, done_cb, output_cb, o, NULL, &cause) != 0)
+	if (runner_spawn(rn, j, done_cb, NULL, output_cb, o, &cause) != 0)
 		BAIL_OUT("runner_spawn: %s", cause);
 	while (!o->done && now_ms() < end)
 		event_base_loop(base, EVLOOP_ONCE);
