@@ -146,6 +146,8 @@ struct runner_req {
 	pid_t				 pid;		/* 0: vfork failed */
 	int				 error;
 	int64_t				 pid_start;	/* for lost runs */
+	int64_t				 exec_at;	/* vfork returned */
+	int64_t				 exec_mono;
 	STAILQ_ENTRY(runner_req)	 entry;
 };
 STAILQ_HEAD(runner_reqs, runner_req);
@@ -1460,7 +1462,11 @@ runner_finish(struct runner_run *r)
 	res.started_at = r->started_at;
 	if (r->reaped) {
 		res.ended_at = r->ended_at;
-		res.duration_ms = r->exit_mono - r->start_mono;
+		/* A spawner may note the exec after the loop saw the exit. */
+		res.duration_ms = r->exit_mono > r->start_mono ?
+		    r->exit_mono - r->start_mono : 0;
+		if (res.ended_at < res.started_at)
+			res.ended_at = res.started_at;
 	} else {
 		res.ended_at = runner_clock_ms(CLOCK_REALTIME);
 		res.duration_ms = res.ended_at - r->started_at;
@@ -1603,6 +1609,8 @@ runner_vfork(struct runner_req *q)
 	if (pid == 0)
 		runner_child(&q->c, q->in_fd, q->out_fd, q->err_fd);
 	q->error = errno;
+	q->exec_at = runner_clock_ms(CLOCK_REALTIME);
+	q->exec_mono = runner_clock_ms(CLOCK_MONOTONIC);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	q->pid = pid > 0 ? pid : 0;
 	q->pid_start = pid > 0 ? memlimit_pid_start_time(pid) : -1;
@@ -1793,6 +1801,9 @@ runner_forked(struct runner_run *r, struct runner_req *q)
 	}
 	r->forked = 1;
 	r->pid = pid;
+	/* It started when it exec'd, not when it was handed over. */
+	r->started_at = q->exec_at;
+	r->start_mono = q->exec_mono;
 	if (r->start != NULL)
 		r->start(r->id, pid, r->started_at, q->pid_start, r->arg);
 	runner_req_free(q);
