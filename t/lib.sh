@@ -29,6 +29,11 @@ _lib_cleanup() {
 		done
 		kill -KILL "$p" 2>/dev/null
 	done
+	# A failed test shows what its daemons said (in its .log file).
+	if [ "$_tap_failed" -gt 0 ] && [ -s "$T/sqcrond.log" ]; then
+		echo "# the last lines of sqcrond.log:"
+		tail -n 40 "$T/sqcrond.log" | sed 's/^/#   /'
+	fi
 	rm -rf "$T"
 }
 trap _lib_cleanup EXIT
