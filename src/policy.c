@@ -445,6 +445,7 @@ policy_spawn(struct policy *p, struct prun *pr)
 	rj.job = js->name;
 	rj.command = js->command;
 	rj.user = js->user;
+	rj.owner = row.owner;
 	rj.workdir = js->workdir;
 	rj.env = js->env;
 	rj.nenv = js->nenv;
