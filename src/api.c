@@ -428,8 +428,9 @@ api_status(struct control_req *req, json_t *params, void *arg)
 	int64_t			 jobs, paused, nopen = 0;
 
 	(void)params;
-	if (store_job_counts(api->store, &jobs, &paused, &cause) < 0 ||
-	    store_open_by_job(api->store, &open, &n, &cause) < 0) {
+	if (store_job_counts(api->store, JOB_UNSET, &jobs, &paused,
+	    &cause) < 0 ||
+	    store_open_by_job(api->store, JOB_UNSET, &open, &n, &cause) < 0) {
 		control_error(req, ERR_UNAVAILABLE, "%s", cause);
 		free(cause);
 		return;
@@ -466,7 +467,8 @@ api_failures(struct control_req *req, json_t *params, void *arg)
 
 	if (api_param_time(req, params, "since", &since) != 0)
 		return;
-	if ((rc = store_failures(api->store, since, &list, &n, &cause)) < 0) {
+	if ((rc = store_failures(api->store, since, JOB_UNSET, &list, &n,
+	    &cause)) < 0) {
 		control_error(req, api_store_code(rc), "%s", cause);
 		free(cause);
 		return;
@@ -529,8 +531,8 @@ api_audit_list(struct control_req *req, json_t *params, void *arg)
 		}
 		limit = (size_t)json_integer_value(v);
 	}
-	if ((rc = store_audit_list(api->store, since, until, limit, &list, &n,
-	    &cause)) < 0) {
+	if ((rc = store_audit_list(api->store, since, until, JOB_UNSET, limit,
+	    &list, &n, &cause)) < 0) {
 		control_error(req, api_store_code(rc), "%s", cause);
 		free(cause);
 		return;
