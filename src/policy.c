@@ -101,6 +101,7 @@ TAILQ_HEAD(ppause_list, ppause);
 struct pjob {
 	int64_t			 id;
 	char			*name;
+	uid_t			 owner;
 	int			 version;
 	int			 paused;
 	int			 pause_after;	/* JOB_UNSET: never paused */
@@ -466,6 +467,7 @@ policy_spawn(struct policy *p, struct prun *pr)
 	rj.job = js->name;
 	rj.command = js->command;
 	rj.user = js->user;
+	rj.owner = row.owner;
 	rj.workdir = js->workdir;
 	rj.env = js->env;
 	rj.nenv = js->nenv;
@@ -1277,6 +1279,7 @@ policy_load_job(struct policy *p, int64_t job_id, int64_t after, char **cause)
 	} else
 		free(pj->name);
 	pj->name = xstrdup(row.spec.name);
+	pj->owner = row.owner;
 	pj->version = row.version;
 	pj->paused = row.paused;
 	pj->pause_after = row.spec.pause_after;
@@ -1597,6 +1600,25 @@ int
 policy_queued(struct policy *p)
 {
 	return p->nqueued;
+}
+
+void
+policy_live_owned(struct policy *p, uid_t owner, int *running, int *queued)
+{
+	struct prun	*pr;
+	struct pjob	*pj;
+
+	*running = *queued = 0;
+	TAILQ_FOREACH(pr, &p->running, entry) {
+		if ((pj = policy_job(p, pr->run.job_id)) != NULL &&
+		    pj->owner == owner)
+			(*running)++;
+	}
+	TAILQ_FOREACH(pr, &p->queue, entry) {
+		if ((pj = policy_job(p, pr->run.job_id)) != NULL &&
+		    pj->owner == owner)
+			(*queued)++;
+	}
 }
 
 static void

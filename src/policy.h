@@ -4,6 +4,8 @@
 #ifndef SQCRON_POLICY_H
 #define SQCRON_POLICY_H
 
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #include "job.h"
@@ -72,6 +74,9 @@ int64_t		 policy_period(struct policy *, int64_t job_id);
 /* Runs executing, and runs waiting for a slot. */
 int		 policy_running(struct policy *);
 int		 policy_queued(struct policy *);
+/* The same, of the live jobs that owner owns. */
+void		 policy_live_owned(struct policy *, uid_t owner,
+		    int *running, int *queued);
 /*
  * Stop: schedule nothing more, give running jobs timeout_ms to finish,
  * then kill them ("shutdown"); done is called when none is left.

@@ -721,7 +721,11 @@ runner_prepare_limits(struct runner_run *r, const struct runner_job *job,
 	}
 }
 
-/* The user, the directory and the environment; -1 if the run cannot start. */
+/*
+ * The user, the directory and the environment; -1 if the run cannot start.
+ * A job runs as its user, or else as its owner (DESIGN.md section 3);
+ * switching to anyone but the daemon's own user needs root.
+ */
 static int
 runner_prepare(struct runner_run *r, const struct runner_job *job,
     struct runner_child *c)
@@ -730,10 +734,12 @@ runner_prepare(struct runner_run *r, const struct runner_job *job,
 	struct passwd	*pw;
 	char		 at[TZ_RFC3339_LEN], *home, *name;
 	uid_t		 euid = geteuid();
-	int		 ngroups;
+	int		 ngroups, self;
 	size_t		 i;
 
-	if (job->user == NULL && rn->self_name == NULL) {
+	self = job->user == NULL && (job->owner == JOB_UNSET ||
+	    (uid_t)job->owner == euid);
+	if (self && rn->self_name == NULL) {
 		/*
 		 * Jobs of the daemon's own user: look it up once, not at
 		 * every spawn (NSS costs a millisecond, in the event loop).
@@ -748,33 +754,33 @@ runner_prepare(struct runner_run *r, const struct runner_job *job,
 			xasprintf(&rn->self_name, "%lu", (unsigned long)euid);
 		}
 	}
-	if (job->user == NULL) {
+	if (self) {
 		name = c->user = xstrdup(rn->self_name);
 		home = xstrdup(rn->self_home);
 		goto prepared;
 	}
 	errno = 0;
-	pw = getpwnam(job->user);
-	if (pw == NULL && job->user != NULL) {
-		runner_setup_fail(r, "getpwnam %s: %s", job->user,
-		    errno != 0 ? strerror(errno) : "no such user");
+	if (job->user != NULL)
+		pw = getpwnam(job->user);
+	else
+		pw = getpwuid((uid_t)job->owner);
+	if (pw == NULL) {
+		if (job->user != NULL)
+			runner_setup_fail(r, "getpwnam %s: %s", job->user,
+			    errno != 0 ? strerror(errno) : "no such user");
+		else
+			runner_setup_fail(r, "getpwuid %" PRId64 " (the job's "
+			    "owner): %s", job->owner, errno != 0 ?
+			    strerror(errno) : "no such user");
 		return -1;
 	}
-	if (pw != NULL) {
-		home = xstrdup(pw->pw_dir);
-		name = xstrdup(pw->pw_name);
-	} else {
-		/* The daemon's uid has no passwd entry (a container). */
-		home = xstrdup("/");
-		xasprintf(&name, "%lu", (unsigned long)euid);
-	}
-	c->user = name;
-	if (job->user != NULL && pw != NULL &&
-	    (euid == 0 || pw->pw_uid != euid)) {
+	name = c->user = xstrdup(pw->pw_name);
+	home = xstrdup(pw->pw_dir);
+	if (euid == 0 || pw->pw_uid != euid) {
 		if (euid != 0) {
 			free(home);
 			runner_setup_fail(r, "setuid %s: %s (sqcrond is not "
-			    "root)", job->user, strerror(EPERM));
+			    "root)", name, strerror(EPERM));
 			return -1;
 		}
 		c->switch_user = 1;

@@ -40,7 +40,8 @@ struct runner_job {
 	int64_t		  run_id;	/* unique among live runs */
 	const char	 *job;		/* name, for SQCRON_JOB */
 	const char	 *command;	/* run as shell -c command */
-	const char	 *user;		/* NULL: the daemon's user */
+	const char	 *user;		/* NULL: the owner */
+	int64_t		  owner;	/* uid; JOB_UNSET: the daemon's */
 	const char	 *workdir;	/* NULL: the user's home */
 	char *const	 *env;		/* extra "NAME=VALUE", nenv of them */
 	size_t		  nenv;

@@ -288,25 +288,28 @@
 #define SQL_BATCH_OF_RUN \
 	"SELECT b.id, b.max_parallel FROM replay_targets AS t " \
 	"JOIN replay_batches AS b ON b.id = t.batch_id WHERE t.replay_run = ?1"
-/* Open failures per job (status); through runs_open. */
+/* Open failures per job (status), of owner ?1's jobs or all; runs_open. */
 #define SQL_OPEN_BY_JOB \
 	"SELECT j.name, count(*), max(r.scheduled_at) FROM runs AS r " \
 	"JOIN jobs AS j ON j.id = r.job_id WHERE r.resolution = 'open' " \
+	"AND (?1 IS NULL OR j.owner_uid = ?1) " \
 	"GROUP BY r.job_id ORDER BY j.name"
 /*
  * Open failures grouped by job, state and exit status or signal, for
- * fires since ?1 (the runbooks' failure pattern analysis).
+ * fires since ?1 (the runbooks' failure pattern analysis), of owner ?2's
+ * jobs or all.
  */
 #define SQL_FAILURES \
 	"SELECT j.name, r.state, r.exit_code, r.signal, count(*), " \
 	"min(r.scheduled_at), max(r.scheduled_at) FROM runs AS r " \
 	"JOIN jobs AS j ON j.id = r.job_id " \
 	"WHERE r.resolution = 'open' AND r.scheduled_at >= ?1 " \
+	"AND (?2 IS NULL OR j.owner_uid = ?2) " \
 	"GROUP BY r.job_id, r.state, r.exit_code, r.signal " \
 	"ORDER BY count(*) DESC, j.name"
 #define SQL_JOB_COUNTS \
 	"SELECT count(*), coalesce(sum(paused), 0) FROM jobs " \
-	"WHERE removed_at IS NULL"
+	"WHERE removed_at IS NULL AND (?1 IS NULL OR owner_uid = ?1)"
 #define SQL_FIRE_ACK \
 	"UPDATE runs SET resolution = 'acked' WHERE job_id = ?1 " \
 	"AND scheduled_at = ?2 AND resolution IN ('open', 'retrying')"
@@ -383,7 +386,8 @@
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 #define SQL_AUDIT_LIST \
 	"SELECT id, at, uid, pid, method, params, outcome, error FROM audit " \
-	"WHERE at >= ?1 AND at < ?2 ORDER BY at DESC, id DESC LIMIT ?3"
+	"WHERE at >= ?1 AND at < ?2 AND (?4 IS NULL OR uid = ?4) " \
+	"ORDER BY at DESC, id DESC LIMIT ?3"
 
 #define SQL_META_GET \
 	"SELECT value FROM meta WHERE key = ?1"
@@ -2576,7 +2580,8 @@ store_free_audits(void *list, size_t n)
 
 int
 store_audit_list(struct store *st, int64_t since, int64_t until,
-    size_t limit, struct store_audit **listp, size_t *np, char **cause)
+    int64_t uid, size_t limit, struct store_audit **listp, size_t *np,
+    char **cause)
 {
 	sqlite3_stmt	*s = st->stmt[ST_AUDIT_LIST];
 	void		*list;
@@ -2586,6 +2591,7 @@ store_audit_list(struct store *st, int64_t since, int64_t until,
 	store_bind_int64(s, 2, until != JOB_UNSET ? until : INT64_MAX, &rc);
 	store_bind_int64(s, 3, limit == 0 || limit > INT64_MAX ? -1 :
 	    (int64_t)limit, &rc);
+	store_bind_i64(s, 4, uid, &rc);
 	ret = store_read_array(st, s, rc, sizeof **listp, store_row_audit,
 	    store_free_audits, &list, np, cause, "list audit entries");
 	*listp = list;
@@ -2890,15 +2896,16 @@ store_free_open_jobs(void *list, size_t n)
 }
 
 int
-store_open_by_job(struct store *st, struct store_open_job **listp,
-    size_t *np, char **cause)
+store_open_by_job(struct store *st, int64_t owner,
+    struct store_open_job **listp, size_t *np, char **cause)
 {
-	void	*list;
-	int	 ret;
+	sqlite3_stmt	*s = st->stmt[ST_OPEN_BY_JOB];
+	void		*list;
+	int		 rc = SQLITE_OK, ret;
 
-	ret = store_read_array(st, st->stmt[ST_OPEN_BY_JOB], SQLITE_OK,
-	    sizeof **listp, store_row_open_job, store_free_open_jobs, &list,
-	    np, cause, "open failures by job");
+	store_bind_i64(s, 1, owner, &rc);
+	ret = store_read_array(st, s, rc, sizeof **listp, store_row_open_job,
+	    store_free_open_jobs, &list, np, cause, "open failures by job");
 	*listp = list;
 	return ret;
 }
@@ -2914,14 +2921,16 @@ store_open_jobs_free(struct store_open_job *list, size_t n)
 }
 
 int
-store_job_counts(struct store *st, int64_t *jobs, int64_t *paused,
-    char **cause)
+store_job_counts(struct store *st, int64_t owner, int64_t *jobs,
+    int64_t *paused, char **cause)
 {
 	sqlite3_stmt	*s = st->stmt[ST_JOB_COUNTS];
-	int		 rc, ret = STORE_OK;
+	int		 rc = SQLITE_OK, ret = STORE_OK;
 
 	*jobs = *paused = 0;
-	rc = sqlite3_step(s);
+	store_bind_i64(s, 1, owner, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*jobs = store_column_i64(s, 0);
 		*paused = store_column_i64(s, 1);
@@ -2958,14 +2967,15 @@ store_free_failures(void *list, size_t n)
 }
 
 int
-store_failures(struct store *st, int64_t since, struct store_failure **listp,
-    size_t *np, char **cause)
+store_failures(struct store *st, int64_t since, int64_t owner,
+    struct store_failure **listp, size_t *np, char **cause)
 {
 	sqlite3_stmt	*s = st->stmt[ST_FAILURES];
 	void		*list;
 	int		 rc = SQLITE_OK, ret;
 
 	store_bind_int64(s, 1, since != JOB_UNSET ? since : INT64_MIN, &rc);
+	store_bind_i64(s, 2, owner, &rc);
 	ret = store_read_array(st, s, rc, sizeof **listp, store_row_failure,
 	    store_free_failures, &list, np, cause, "group failures");
 	*listp = list;

@@ -387,12 +387,12 @@ int		 store_audit_insert(struct store *, int64_t at, uid_t uid,
 		    const char *outcome, const char *error, int64_t *id,
 		    char **cause);
 /*
- * Audit entries with since <= at < until (JOB_UNSET: unbounded), newest
- * first, at most limit of them (0: all).
+ * Audit entries with since <= at < until (JOB_UNSET: unbounded), made by
+ * uid (JOB_UNSET: anyone), newest first, at most limit of them (0: all).
  */
 int		 store_audit_list(struct store *, int64_t since, int64_t until,
-		    size_t limit, struct store_audit **, size_t *,
-		    char **cause);
+		    int64_t uid, size_t limit, struct store_audit **,
+		    size_t *, char **cause);
 /* Free an array of n audit entries. */
 void		 store_audits_free(struct store_audit *, size_t);
 
@@ -463,18 +463,18 @@ int		 store_batch_of_run(struct store *, int64_t run_id,
 int		 store_fire_ack(struct store *, int64_t job_id,
 		    int64_t scheduled_at, int *n, char **cause);
 
-/* Open failures of one job (status). */
+/* Open failures of one job (status), of owner's jobs (JOB_UNSET: all). */
 struct store_open_job {
 	char		*job;
 	int64_t		 open;		/* fires with an open failure */
 	int64_t		 last_at;	/* newest such fire's scheduled_at */
 };
-int		 store_open_by_job(struct store *, struct store_open_job **,
-		    size_t *, char **cause);
+int		 store_open_by_job(struct store *, int64_t owner,
+		    struct store_open_job **, size_t *, char **cause);
 void		 store_open_jobs_free(struct store_open_job *, size_t);
-/* Live jobs, and how many of them are paused. */
-int		 store_job_counts(struct store *, int64_t *jobs,
-		    int64_t *paused, char **cause);
+/* Live jobs of owner (JOB_UNSET: all), and how many of them are paused. */
+int		 store_job_counts(struct store *, int64_t owner,
+		    int64_t *jobs, int64_t *paused, char **cause);
 
 /* A group of open failures: one job, state and exit status or signal. */
 struct store_failure {
@@ -486,8 +486,11 @@ struct store_failure {
 	int64_t		 first_at;	/* scheduled_at of the oldest fire */
 	int64_t		 last_at;	/* and of the newest */
 };
-/* Open failures of fires since `since` (JOB_UNSET: all), biggest first. */
-int		 store_failures(struct store *, int64_t since,
+/*
+ * Open failures of fires since `since` (JOB_UNSET: all), of owner's jobs
+ * (JOB_UNSET: all), biggest first.
+ */
+int		 store_failures(struct store *, int64_t since, int64_t owner,
 		    struct store_failure **, size_t *, char **cause);
 void		 store_failures_free(struct store_failure *, size_t);
 

@@ -699,6 +699,40 @@ diag_plan(const char *plan)
 }
 
 /* Many runs over two jobs, then every filter and paging. */
+/* What status and failures show a peer that is not an admin. */
+static void
+test_list_owner(struct store *st)
+{
+	struct store_failure	*fl;
+	struct store_open_job	*oj;
+	size_t			 n, i;
+	int64_t			 jobs, paused;
+	int			 k;
+
+	is_int(store_failures(st, JOB_UNSET, 1000, &fl, &n, NULL), STORE_OK,
+	    "failures of one owner");
+	k = 1;
+	for (i = 0; i < n; i++)
+		k &= strcmp(fl[i].job, "backup.db-1") == 0;
+	ok(n > 0 && k, "only uid 1000's job among the failures (%zu)", n);
+	store_failures_free(fl, n);
+	store_failures(st, JOB_UNSET, 4242, &fl, &n, NULL);
+	is_int((int64_t)n, 0, "none for an owner without jobs");
+	store_failures_free(fl, n);
+	store_open_by_job(st, 1000, &oj, &n, NULL);
+	ok(n == 1 && strcmp(oj[0].job, "backup.db-1") == 0,
+	    "open failures by job: only uid 1000's");
+	store_open_jobs_free(oj, n);
+	store_open_by_job(st, JOB_UNSET, &oj, &n, NULL);
+	is_int((int64_t)n, 2, "every job's open failures for admins");
+	store_open_jobs_free(oj, n);
+	is_int(store_job_counts(st, 1000, &jobs, &paused, NULL), STORE_OK,
+	    "count one owner's jobs");
+	is_int(jobs, 1, "uid 1000 has one live job");
+	store_job_counts(st, 4242, &jobs, &paused, NULL);
+	is_int(jobs, 0, "uid 4242 none");
+}
+
 static void
 test_list(struct store *st, int64_t ja, int64_t jb)
 {
@@ -782,6 +816,7 @@ test_list(struct store *st, int64_t ja, int64_t jb)
 		k &= runs[i].job_id == ja;
 	ok(n > 0 && k, "owner filter: only uid 1000's job");
 	store_runs_free(runs, n);
+	test_list_owner(st);
 
 	store_run_filter_init(&f);
 	f.limit = 7;
@@ -981,7 +1016,8 @@ test_audit_meta(struct store *st)
 	    "{\"name\":\"x\"}", "permission_denied", "not yours", NULL, NULL);
 	store_audit_insert(st, T0 + 2 * MIN, 0, 0, "reload", NULL, "ok", NULL,
 	    NULL, NULL);
-	is_int(store_audit_list(st, T0 + MIN, JOB_UNSET, 0, &a, &n, NULL),
+	is_int(store_audit_list(st, T0 + MIN, JOB_UNSET, JOB_UNSET, 0, &a, &n,
+	    NULL),
 	    STORE_OK, "list since a time");
 	ok(n == 2 && strcmp(a[0].method, "reload") == 0 &&
 	    strcmp(a[1].method, "job.remove") == 0, "newest first");
@@ -996,8 +1032,13 @@ test_audit_meta(struct store *st)
 		is_int(a[0].pid, 0, "unknown pid is 0");
 	}
 	store_audits_free(a, n);
-	store_audit_list(st, JOB_UNSET, JOB_UNSET, 1, &a, &n, NULL);
+	store_audit_list(st, JOB_UNSET, JOB_UNSET, JOB_UNSET, 1, &a, &n,
+	    NULL);
 	ok(n == 1 && strcmp(a[0].method, "reload") == 0, "limit");
+	store_audits_free(a, n);
+	store_audit_list(st, JOB_UNSET, JOB_UNSET, 1000, 0, &a, &n, NULL);
+	ok(n == 1 && a[0].uid == 1000 && strcmp(a[0].method, "job.add") == 0,
+	    "only one uid's entries");
 	store_audits_free(a, n);
 
 	is_int(store_meta_get(st, "boot_id", &v, &cause), STORE_NOTFOUND,

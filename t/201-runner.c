@@ -135,6 +135,7 @@ job_init(struct runner_job *j, const char *command)
 	j->nproc = JOB_UNSET;
 	j->rlimit_as = JOB_UNSET;
 	j->nice = JOB_NICE_UNSET;
+	j->owner = JOB_UNSET;
 	j->kill_orphans = 1;
 	j->output_max = 65536;
 	j->scheduled_at = FIRE_AT;
@@ -654,6 +655,25 @@ test_spawn_errors(void)
 		outcome_clear(&o);
 	} else
 		skip(2, "not root or no user nobody: cannot switch user");
+	if (geteuid() == 0 && (pw = getpwnam("nobody")) != NULL) {
+		snprintf(want, sizeof want, "%lu %s\n",
+		    (unsigned long)pw->pw_uid, pw->pw_name);
+		job_init(&j, "echo $(id -u) $USER");
+		j.owner = pw->pw_uid;
+		j.workdir = "/";
+		run(&j, &o);
+		is(o.output, want, "no user: runs as its owner (nobody)");
+		outcome_clear(&o);
+	} else
+		skip(1, "not root or no user nobody: cannot switch user");
+	job_init(&j, "true");
+	j.owner = 2147480000;
+	run(&j, &o);
+	ok(o.res.state == RUN_SPAWN_ERROR && o.res.pid == 0,
+	    "an owner without a passwd entry: spawn_error, nothing forked");
+	is(o.res.reason, "getpwuid 2147480000 (the job's owner): no such user",
+	    "the reason names the owner");
+	outcome_clear(&o);
 	if (geteuid() != 0) {
 		job_init(&j, "true");
 		j.user = "root";

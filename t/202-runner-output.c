@@ -114,6 +114,7 @@ job_init(struct runner_job *j, const char *command, int64_t output_max)
 	j->nproc = JOB_UNSET;
 	j->rlimit_as = JOB_UNSET;
 	j->nice = JOB_NICE_UNSET;
+	j->owner = JOB_UNSET;
 	j->kill_orphans = 1;
 	j->output_max = output_max;
 	j->scheduled_at = JOB_UNSET;
