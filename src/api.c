@@ -1825,7 +1825,7 @@ static const struct control_method methods[] = {
 	{ "run.kill", api_run_kill, 0 },
 	{ "replay", api_replay, 0 },
 	{ "replay.get", api_replay_get, 0 },	/* own batches */
-	{ "ack", api_ack, 0 },
+	{ "run.ack", api_ack, 0 },
 	{ "prune", api_prune, 0 },		/* admins */
 };
 

@@ -1400,7 +1400,7 @@ cmd_ack(struct globals *g, int argc, char **argv)
 		json_decref(ids);
 		return ret;
 	}
-	if ((ret = client_call(g, "ack", json_pack("{s:o}", "runs", ids),
+	if ((ret = client_call(g, "run.ack", json_pack("{s:o}", "runs", ids),
 	    &res, NULL, NULL)) != EXIT_OK)
 		return ret;
 	if (g->json)

@@ -125,7 +125,7 @@ is "$(rows r | wc -l)" "$n" "nothing ran"
 
 # The audit log has every request, dry runs included.
 run "$SQCRON" audit --limit 1
-like "$out" "uid 0 +ack +ok +\\{\"runs\":\\[$aid\\]\\}" "audit: the newest entry is the ack, with its parameters"
+like "$out" "uid 0 +run.ack +ok +\\{\"runs\":\\[$aid\\]\\}" "audit: the newest entry is the ack, with its parameters"
 run "$SQCRON" --json audit --limit 1000
 like "$out" '"method":"replay","params":\{"dry_run":true,"runs":\[1\]\},"outcome":"ok"' "audit: the dry run's request is recorded"
 

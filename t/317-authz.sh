@@ -247,7 +247,7 @@ is "$rc" 0 "an admin may see the user's job"
 "$SQCRON" --json audit --limit 1000 | sed 's/},{"id":/}\n{"id":/g' |
     grep "\"uid\":$uid," | grep '"outcome":"permission_denied"' >"$T/denied"
 for m in job.update job.remove job.pause job.resume job.trigger run.kill \
-    ack replay reload prune job.add; do
+    run.ack replay reload prune job.add; do
 	ok $(grep -q "\"method\":\"$m\"" "$T/denied"; echo $?) "audited: $m refused for uid $uid"
 done
 is "$(grep -c '"method":"prune"' "$T/denied")" 1 "a refused dry-run prune changes nothing and is not audited"
