@@ -188,7 +188,8 @@ api_spec_json(json_t *o, const struct job_spec *js)
 
 /* JOB: every option plus the job's state (DESIGN.md section 8). */
 static json_t *
-api_job_json(struct api *api, const struct job_row *jr)
+api_job_json(struct api *api, const struct job_row *jr,
+    const struct job_health *known)
 {
 	struct job_health	 h;
 	struct run		 last;
@@ -213,7 +214,9 @@ api_job_json(struct api *api, const struct job_row *jr)
 	    jr->id)));
 	memset(&h, 0, sizeof h);
 	h.last_run = h.last_success_at = JOB_UNSET;
-	if (store_job_health(api->store, jr->id, &h, &cause) < 0) {
+	if (known != NULL)
+		h = *known;
+	else if (store_job_health(api->store, jr->id, &h, &cause) < 0) {
 		free(cause);
 		cause = NULL;
 	}
@@ -813,7 +816,7 @@ api_reply_job(struct api *api, struct control_req *req, json_t *params,
 		return;
 	}
 	api_audit(api, req, params, NULL, NULL);
-	control_reply(req, json_pack("{s:o}", "job", api_job_json(api, &jr)));
+	control_reply(req, json_pack("{s:o}", "job", api_job_json(api, &jr, NULL)));
 	store_job_row_clear(&jr);
 }
 
@@ -984,18 +987,29 @@ api_job_get(struct control_req *req, json_t *params, void *arg)
 
 	if (api_find_job(api, req, params, &jr, 0) != 0)
 		return;
-	control_reply(req, json_pack("{s:o}", "job", api_job_json(api, &jr)));
+	control_reply(req, json_pack("{s:o}", "job", api_job_json(api, &jr, NULL)));
 	store_job_row_clear(&jr);
+}
+
+/* bsearch: a job id against a job_health (sorted by job id). */
+static int
+api_health_cmp(const void *key, const void *elem)
+{
+	int64_t				 id = *(const int64_t *)key;
+	const struct job_health		*h = elem;
+
+	return id < h->job_id ? -1 : id > h->job_id;
 }
 
 static void
 api_job_list(struct control_req *req, json_t *params, void *arg)
 {
-	struct api	*api = arg;
-	struct job_row	*rows;
-	json_t		*jobs;
-	char		*cause = NULL;
-	size_t		 n, i;
+	struct api		*api = arg;
+	struct job_row		*rows;
+	struct job_health	*health, *h;
+	json_t			*jobs;
+	char			*cause = NULL;
+	size_t			 n, nhealth, i;
 	int		 rc;
 
 	if ((rc = store_job_list(api->store, api_owner(req), &rows, &n,
@@ -1004,9 +1018,21 @@ api_job_list(struct control_req *req, json_t *params, void *arg)
 		free(cause);
 		return;
 	}
+	/* Every job's health in one statement, not one per job. */
+	if (store_jobs_health(api->store, api_owner(req), &health, &nhealth,
+	    &cause) < 0) {
+		log_warnx("job.list: %s", cause);
+		free(cause);
+		health = NULL;
+		nhealth = 0;
+	}
 	jobs = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(jobs, api_job_json(api, &rows[i]));
+	for (i = 0; i < n; i++) {
+		h = bsearch(&rows[i].id, health, nhealth, sizeof *health,
+		    api_health_cmp);
+		json_array_append_new(jobs, api_job_json(api, &rows[i], h));
+	}
+	free(health);
 	store_job_rows_free(rows, n);
 	control_reply(req, json_pack("{s:o}", "jobs", jobs));
 }

@@ -157,21 +157,27 @@
  * job_health): fires in a failure state recorded after the last success
  * and the last resume, not waiting for a retry, each fire once.
  */
-#define SQL_JOB_HEALTH \
-	"SELECT l.id, l.state, l.scheduled_at, s.ended_at, " \
+#define SQL_HEALTH_COLS \
+	"SELECT j.id, l.id, l.state, l.scheduled_at, s.ended_at, " \
+	"CASE WHEN l.id IS NULL OR l.state = 'succeeded' THEN 0 ELSE " \
 	"(SELECT count(DISTINCT f.scheduled_at) FROM runs AS f " \
 	"WHERE f.job_id = j.id AND f.id > coalesce(s.id, 0) " \
 	"AND f.state IN ('failed', 'timeout', 'oom', 'crashed', 'killed', " \
 	"'lost', 'spawn_error', 'missed') " \
 	"AND f.resolution IS NOT 'retrying' " \
-	"AND f.queued_at >= coalesce(j.resumed_at, 0)) " \
+	"AND f.queued_at >= coalesce(j.resumed_at, 0)) END " \
 	"FROM jobs AS j " \
-	"LEFT JOIN (SELECT id, state, scheduled_at FROM runs " \
-	"WHERE job_id = ?1 ORDER BY id DESC LIMIT 1) AS l " \
-	"LEFT JOIN (SELECT id, ended_at FROM runs " \
-	"WHERE job_id = ?1 AND state = 'succeeded' " \
-	"ORDER BY id DESC LIMIT 1) AS s " \
-	"WHERE j.id = ?1"
+	"LEFT JOIN runs AS l ON l.id = " \
+	"(SELECT max(id) FROM runs WHERE job_id = j.id) " \
+	"LEFT JOIN runs AS s ON s.id = " \
+	"(SELECT max(id) FROM runs WHERE job_id = j.id " \
+	"AND state = 'succeeded') "
+#define SQL_JOB_HEALTH \
+	SQL_HEALTH_COLS "WHERE j.id = ?1"
+/* The same for every live job (of one owner), in one statement. */
+#define SQL_JOBS_HEALTH \
+	SQL_HEALTH_COLS "WHERE j.removed_at IS NULL " \
+	"AND (?1 IS NULL OR j.owner_uid = ?1) ORDER BY j.id"
 
 /*
  * A run: the columns of run_fields after id and job, in its order.  Left
@@ -414,6 +420,7 @@ enum store_stmt {
 	ST_JOB_GET_VERSION,
 	ST_JOB_LIST,
 	ST_JOB_HEALTH,
+	ST_JOBS_HEALTH,
 	ST_RUN_INSERT,
 	ST_RUN_START,
 	ST_RUN_FINISH,
@@ -480,6 +487,7 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_JOB_GET_VERSION] = SQL_JOB_GET_VERSION,
 	[ST_JOB_LIST] = SQL_JOB_LIST,
 	[ST_JOB_HEALTH] = SQL_JOB_HEALTH,
+	[ST_JOBS_HEALTH] = SQL_JOBS_HEALTH,
 	[ST_RUN_INSERT] = SQL_RUN_INSERT,
 	[ST_RUN_START] = SQL_RUN_START,
 	[ST_RUN_FINISH] = SQL_RUN_FINISH,
@@ -1761,34 +1769,63 @@ store_job_list(struct store *st, int64_t owner, struct job_row **rowsp,
 	return ret;
 }
 
+/* Rows of plain values: nothing inside to free. */
+static void
+store_free_plain(void *array, size_t n)
+{
+	(void)n;
+	free(array);
+}
+
+static void
+store_row_health(sqlite3_stmt *s, void *p)
+{
+	struct job_health	*h = p;
+	const char		*state;
+
+	h->job_id = sqlite3_column_int64(s, 0);
+	h->last_run = store_column_i64(s, 1);
+	state = (const char *)sqlite3_column_text(s, 2);
+	if (state == NULL || run_state_parse(state, &h->last_state))
+		h->last_state = RUN_QUEUED;
+	h->last_scheduled_at = store_column_i64(s, 3);
+	h->last_success_at = store_column_i64(s, 4);
+	h->consecutive_failures = sqlite3_column_int(s, 5);
+}
+
 int
 store_job_health(struct store *st, int64_t id, struct job_health *h,
     char **cause)
 {
 	sqlite3_stmt	*s = st->stmt[ST_JOB_HEALTH];
 	int		 rc = SQLITE_OK, ret = STORE_OK;
-	const char	*state;
 
 	memset(h, 0, sizeof *h);
 	h->last_run = h->last_scheduled_at = h->last_success_at = JOB_UNSET;
 	store_bind_int64(s, 1, id, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		h->last_run = store_column_i64(s, 0);
-		state = (const char *)sqlite3_column_text(s, 1);
-		if (state == NULL || run_state_parse(state, &h->last_state))
-			h->last_state = RUN_QUEUED;
-		h->last_scheduled_at = store_column_i64(s, 2);
-		h->last_success_at = store_column_i64(s, 3);
-		h->consecutive_failures = sqlite3_column_int(s, 4);
-	} else if (rc == SQLITE_DONE) {
+	if (rc == SQLITE_ROW)
+		store_row_health(s, h);
+	else if (rc == SQLITE_DONE) {
 		ret = store_report(STORE_NOTFOUND, cause,
 		    "job health: no job has id %" PRId64, id);
 	} else
 		ret = store_fail(st, rc, cause, "job health");
 	store_reset(s);
 	return ret;
+}
+
+int
+store_jobs_health(struct store *st, int64_t owner, struct job_health **hp,
+    size_t *np, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_JOBS_HEALTH];
+	int		 rc = SQLITE_OK;
+
+	store_bind_i64(s, 1, owner, &rc);
+	return store_read_array(st, s, rc, sizeof **hp, store_row_health,
+	    store_free_plain, (void **)hp, np, cause, "jobs' health");
 }
 
 void

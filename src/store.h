@@ -84,6 +84,7 @@ struct job_row {
 
 /* What job.list and metrics show beside the definition. */
 struct job_health {
+	int64_t		 job_id;
 	int64_t		 last_run;	/* newest run's id; JOB_UNSET: none */
 	enum run_state	 last_state;	/* valid when last_run is set */
 	int64_t		 last_scheduled_at;
@@ -219,6 +220,9 @@ int		 store_job_list(struct store *, int64_t owner,
 /* Last run, last success and the failure streak of a job. */
 int		 store_job_health(struct store *, int64_t id,
 		    struct job_health *, char **cause);
+/* The same for every live job, all or of owner (JOB_UNSET), by job id. */
+int		 store_jobs_health(struct store *, int64_t owner,
+		    struct job_health **, size_t *, char **cause);
 
 /* A filter that matches every run (fields JOB_UNSET, states 0). */
 void		 store_run_filter_init(struct store_run_filter *);
