@@ -112,21 +112,32 @@ control_conn_free(struct control_conn *c)
 	malloc_trim(0);
 }
 
+static int
+control_send_cb(const char *buf, size_t len, void *arg)
+{
+	return evbuffer_add(arg, buf, len);
+}
+
 /* Queue one line (compact JSON + "\n") on the connection. */
 static void
 control_send(struct control_conn *c, json_t *msg)
 {
-	char	*text;
+	struct evbuffer	*line;
 
-	text = json_dumps(msg, JSON_COMPACT);
-	json_decref(msg);
-	if (text == NULL) {
+	/*
+	 * Encoded into a buffer of chunks that then moves to the output
+	 * without a copy: a reply of 10,000 jobs is never also one string
+	 * grown by doubling.  On failure nothing is sent: half a line would
+	 * break the framing.
+	 */
+	if ((line = evbuffer_new()) == NULL ||
+	    json_dump_callback(msg, control_send_cb, line, JSON_COMPACT) == -1 ||
+	    evbuffer_add(line, "\n", 1) == -1 ||
+	    bufferevent_write_buffer(c->bev, line) == -1)
 		log_warnx("control: cannot encode a reply");
-		return;
-	}
-	bufferevent_write(c->bev, text, strlen(text));
-	bufferevent_write(c->bev, "\n", 1);
-	free(text);
+	if (line != NULL)
+		evbuffer_free(line);
+	json_decref(msg);
 }
 
 static json_t *
