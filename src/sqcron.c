@@ -4,9 +4,9 @@
  * A table of commands, one function each.  Every command accepts the
  * global options (-s/--socket, --json, --no-color, -h/--help) wherever
  * they appear, prints a table or the protocol result as JSON, and exits
- * with the codes of DESIGN.md section 11.  Offline commands (next) need
- * no daemon.  The client uses only the leaf modules (cronexpr, duration,
- * tz, protocol), never daemon internals.
+ * with the codes of DESIGN.md section 11.  Offline commands (next, check)
+ * need no daemon.  The client uses only the leaf modules (cronexpr,
+ * crontab, duration, jobspec, tz, protocol), never daemon internals.
  */
 
 #include <sys/ioctl.h>
@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "cronexpr.h"
+#include "crontab.h"
 #include "duration.h"
 #include "jobspec.h"
 #include "protocol.h"
@@ -56,6 +58,8 @@ struct command {
 };
 
 static int	cmd_next(struct globals *, int, char **);
+static int	cmd_check(struct globals *, int, char **);
+static int	cmd_import(struct globals *, int, char **);
 static int	cmd_ping(struct globals *, int, char **);
 static int	cmd_jobs(struct globals *, int, char **);
 static int	cmd_job(struct globals *, int, char **);
@@ -118,6 +122,11 @@ static const struct command commands[] = {
 	{ "reload", cmd_reload, "reload",
 	    "read sqcrond.conf again (as SIGHUP); a bad file changes nothing" },
 	{ "ping", cmd_ping, "ping", "check that sqcrond answers" },
+	{ "check", cmd_check, "check [--user USER | --system] FILE...",
+	    "validate crontab files (offline)" },
+	{ "import", cmd_import, "import [--user USER | --system] [--apply] "
+	    "FILE...", "turn crontab lines into API jobs (a dry run without "
+	    "--apply)" },
 	{ "help", cmd_help, "help [COMMAND]", "show help" },
 	{ "version", cmd_version, "version", "print the version" },
 };
@@ -1917,6 +1926,566 @@ out:
 	free(cause);
 	tz_free(tz);
 	free(expr);
+	return ret;
+}
+
+/*
+ * Crontab files, offline (check) and into API jobs (import).
+ *
+ * A file's format comes from its place unless --user or --system says:
+ * a file in a directory named "crontabs" (Debian's
+ * /var/spool/cron/crontabs/USER) or in .../spool/cron (cronie's
+ * /var/spool/cron/USER) is the user crontab of the user it is named
+ * after; anything else (/etc/crontab, /etc/cron.d/NAME) is a system
+ * crontab, with a user field.  Paths are made absolute (symlinks kept)
+ * before parsing, so generated job names do not depend on the current
+ * directory.
+ */
+struct crontab_args {
+	const char		*user;		/* --user */
+	int			 system;	/* --system */
+	int			 apply;		/* import --apply */
+};
+
+#define OPT_USER	'u'
+#define OPT_SYSTEM	'S'
+#define OPT_APPLY	'a'
+
+/* Parse check/import options; -1 to go on, else the exit code. */
+static int
+crontab_options(struct globals *g, const struct command *c, int import,
+    int argc, char **argv, struct crontab_args *a)
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "system", no_argument, NULL, OPT_SYSTEM },
+		{ "apply", no_argument, NULL, OPT_APPLY },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch, r;
+
+	memset(a, 0, sizeof *a);
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		switch (ch) {
+		case OPT_USER:
+			a->user = optarg;
+			break;
+		case OPT_SYSTEM:
+			a->system = 1;
+			break;
+		case OPT_APPLY:
+			if (import) {
+				a->apply = 1;
+				break;
+			}
+			/* FALLTHROUGH */
+		default:
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (a->user != NULL && a->system)
+		return usage_error(c, "--user and --system exclude each other");
+	if (a->user != NULL && *a->user == '\0')
+		return usage_error(c, "--user needs a user name");
+	if (optind >= argc)
+		return usage_error(c, "missing crontab file");
+	return -1;
+}
+
+/* path made absolute against the current directory, symlinks kept. */
+static char *
+crontab_abspath(const char *path)
+{
+	char	*cwd, *abs;
+
+	if (*path == '/' || (cwd = getcwd(NULL, 0)) == NULL)
+		return xstrdup(path);
+	xasprintf(&abs, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
+	free(cwd);
+	return abs;
+}
+
+/* The base name of the directory holding path ("" when none). */
+static void
+crontab_dirname(const char *path, char *buf, size_t len)
+{
+	const char	*end, *s;
+
+	end = strrchr(path, '/');
+	if (end == NULL) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	while (end > path && end[-1] == '/')
+		end--;
+	for (s = end; s > path && s[-1] != '/'; s--)
+		;
+	snprintf(buf, len, "%.*s", (int)(end - s), s);
+}
+
+/* Read one file in the format its place or the options say. */
+static struct crontab *
+crontab_load(const struct crontab_args *a, const char *abs, char **cause)
+{
+	enum crontab_format	 format = CRONTAB_SYSTEM;
+	const char		*user = a->user, *base;
+	char			 dir[NAME_MAX + 1];
+	size_t			 len = strlen(abs);
+
+	base = strrchr(abs, '/') != NULL ? strrchr(abs, '/') + 1 : abs;
+	crontab_dirname(abs, dir, sizeof dir);
+	if (user != NULL)
+		format = CRONTAB_USER;
+	else if (!a->system && *base != '\0' && (strcmp(dir, "crontabs") == 0 ||
+	    (len > strlen(base) + 12 && strncmp(abs + len - strlen(base) - 12,
+	    "/spool/cron/", 12) == 0))) {
+		format = CRONTAB_USER;
+		user = base;
+	}
+	return crontab_read(abs, format, user, cause);
+}
+
+/* The job.add params of a parsed job: every option set, as text. */
+static json_t *
+crontab_params(const struct job_spec *js)
+{
+	enum jobspec_type	 type;
+	const char		*key;
+	json_t			*params, *env;
+	char			 buf[JOBSPEC_VALUE_MAX + 1];
+	size_t			 i;
+
+	params = json_object();
+	for (i = 0; (key = jobspec_key(i, &type)) != NULL; i++) {
+		if (type != JOBSPEC_ENV &&
+		    jobspec_get(js, key, buf, sizeof buf) == 0)
+			json_object_set_new(params, key, json_string(buf));
+	}
+	if (js->nenv > 0) {
+		env = json_array();
+		for (i = 0; i < js->nenv; i++)
+			json_array_append_new(env, json_string(js->env[i]));
+		json_object_set_new(params, "env", env);
+	}
+	return params;
+}
+
+/* Print one problem, or add it to a JSON list. */
+static void
+crontab_problem(json_t *list, const char *path, unsigned line, int warning,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void
+crontab_problem(json_t *list, const char *path, unsigned line, int warning,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*reason;
+
+	va_start(ap, fmt);
+	xvasprintf(&reason, fmt, ap);
+	va_end(ap);
+	if (list != NULL)
+		json_array_append_new(list, json_pack("{s:o,s:s}", "line",
+		    line > 0 ? json_integer(line) : json_null(), "reason",
+		    reason));
+	else if (line > 0)
+		fprintf(stderr, "%s:%u: %s%s\n", path, line, warning ?
+		    "warning: " : "", reason);
+	else
+		fprintf(stderr, "%s: %s%s\n", path, warning ? "warning: " : "",
+		    reason);
+	free(reason);
+}
+
+/* Is there a user of this name on this host?  The last answer is kept. */
+static int
+crontab_user_known(const char *user)
+{
+	static char	*last;
+	static int	 known;
+
+	if (last == NULL || strcmp(last, user) != 0) {
+		free(last);
+		last = xstrdup(user);
+		known = getpwnam(user) != NULL;
+	}
+	return known;
+}
+
+/*
+ * check: the parser's problems and what this host adds (users that do
+ * not exist here, names cron.d would skip), in line order.  Returns the
+ * number of errors; fills out (--json) or prints.
+ */
+static size_t
+check_file(const struct crontab_args *a, const char *arg, json_t *out)
+{
+	struct crontab		*ct;
+	struct crontab_diag	*d;
+	struct crontab_job	*j;
+	json_t			*file = NULL, *jobs = NULL, *errs = NULL;
+	json_t			*warns = NULL;
+	const char		*base;
+	char			*abs, *cause = NULL, dir[NAME_MAX + 1];
+	size_t			 di, ji, nerrors;
+
+	abs = crontab_abspath(arg);
+	if ((ct = crontab_load(a, abs, &cause)) == NULL) {
+		if (out != NULL)
+			json_array_append_new(json_object_get(out, "files"),
+			    json_pack("{s:s,s:[{s:n,s:s}]}", "path", abs,
+			    "errors", "line", "reason", cause));
+		else
+			fprintf(stderr, "sqcron: %s\n", cause);
+		free(cause);
+		free(abs);
+		return 1;
+	}
+	if (out != NULL) {
+		file = json_pack("{s:s,s:s,s:o}", "path", abs, "format",
+		    ct->format == CRONTAB_USER ? "user" : "system", "user",
+		    ct->user != NULL ? json_string(ct->user) : json_null());
+		json_object_set_new(file, "jobs", jobs = json_array());
+		json_object_set_new(file, "errors", errs = json_array());
+		json_object_set_new(file, "warnings", warns = json_array());
+		json_array_append_new(json_object_get(out, "files"), file);
+	}
+
+	base = strrchr(abs, '/') + 1;
+	crontab_dirname(abs, dir, sizeof dir);
+	if (strcmp(dir, "cron.d") == 0 && !crontab_dirent_wanted(base))
+		crontab_problem(warns, abs, 0, 1, "cron skips files in cron.d "
+		    "whose names hold characters other than A-Z a-z 0-9 _ -, "
+		    "and sqcrond does too");
+	if (ct->user != NULL && !crontab_user_known(ct->user))
+		crontab_problem(warns, abs, 0, 1, "no user \"%s\" on this host",
+		    ct->user);
+
+	/* The parser's problems and the jobs, merged by line. */
+	di = ji = 0;
+	while (di < ct->ndiags || ji < ct->njobs) {
+		if (ji == ct->njobs || (di < ct->ndiags &&
+		    ct->diags[di].line <= ct->jobs[ji].line)) {
+			d = &ct->diags[di++];
+			if (out == NULL)
+				fprintf(stderr, "%s\n", d->text);
+			else
+				crontab_problem(d->warning ? warns : errs,
+				    abs, d->line, d->warning, "%s", d->reason);
+			continue;
+		}
+		j = &ct->jobs[ji++];
+		if (jobs != NULL)
+			json_array_append_new(jobs, json_pack("{s:i,s:o}",
+			    "line", (json_int_t)j->line, "job",
+			    crontab_params(&j->spec)));
+		if (ct->format == CRONTAB_SYSTEM && j->spec.user != NULL &&
+		    !crontab_user_known(j->spec.user))
+			crontab_problem(warns, abs, j->line, 1, "no user \"%s\" "
+			    "on this host (is the user field missing?)",
+			    j->spec.user);
+	}
+	if (out == NULL && ct->nerrors == 0)
+		printf("%s: %zu job%s, %s crontab%s%s\n", abs, ct->njobs,
+		    ct->njobs == 1 ? "" : "s", ct->format == CRONTAB_USER ?
+		    "user" : "system", ct->user != NULL ? " of " : "",
+		    ct->user != NULL ? ct->user : "");
+	nerrors = ct->nerrors;
+	crontab_free(ct);
+	free(abs);
+	return nerrors;
+}
+
+/*
+ * check [--user USER | --system] FILE...: problems on stderr as
+ * FILE:LINE: reason, exit 1 when any is an error; a line per good file.
+ */
+static int
+cmd_check(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("check");
+	struct crontab_args	 a;
+	json_t			*out = NULL;
+	size_t			 nerrors = 0;
+	int			 i, ret;
+
+	if ((ret = crontab_options(g, c, 0, argc, argv, &a)) != -1)
+		return ret;
+	if (g->json)
+		out = json_pack("{s:[]}", "files");
+	for (i = optind; i < argc; i++)
+		nerrors += check_file(&a, argv[i], out);
+	if (out != NULL) {
+		json_object_set_new(out, "errors", json_integer(
+		    (json_int_t)nerrors));
+		print_json(out);
+		json_decref(out);
+	} else if (nerrors > 0)
+		fprintf(stderr, "sqcron: %zu error%s: bad lines are left out\n",
+		    nerrors, nerrors == 1 ? "" : "s");
+	if (fflush(stdout) == EOF)
+		err(EXIT_FAILED, "stdout");
+	return nerrors > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/*
+ * API jobs have no stdin option, so a job with input after '%' gets it
+ * from a here-document around its command: "{ CMD\n} <<'SQCRON_INPUT'".
+ * The shell ends the input with a newline when it has none.
+ */
+static char *
+import_heredoc(const char *cmd, const char *input)
+{
+	char		 delim[48], *out;
+	const char	*s;
+	size_t		 dlen, n = 0;
+	int		 found;
+
+	for (;;) {
+		if (n == 0)
+			snprintf(delim, sizeof delim, "SQCRON_INPUT");
+		else
+			snprintf(delim, sizeof delim, "SQCRON_INPUT_%zu", n);
+		dlen = strlen(delim);
+		found = 0;
+		for (s = input; s != NULL && !found; s = strchr(s, '\n')) {
+			if (*s == '\n')
+				s++;
+			found = strncmp(s, delim, dlen) == 0 &&
+			    (s[dlen] == '\n' || s[dlen] == '\0');
+		}
+		if (!found)
+			break;
+		n++;
+	}
+	xasprintf(&out, "{ %s\n} <<'%s'\n%s%s%s\n", cmd, delim, input,
+	    input[strlen(input) - 1] == '\n' ? "" : "\n", delim);
+	return out;
+}
+
+/* Print params for the dry run: name first, strings as they are. */
+static void
+import_print(json_t *params, const char *path, unsigned line)
+{
+	const char	*key;
+	json_t		*v, *e;
+	size_t		 i;
+	char		*text;
+
+	printf("would add %s from %s:%u\n", json_string_value(
+	    json_object_get(params, "name")), path, line);
+	json_object_foreach(params, key, v) {
+		if (strcmp(key, "name") == 0)
+			continue;
+		if (json_is_array(v)) {
+			json_array_foreach(v, i, e)
+				printf("  %-18s %s\n", key,
+				    json_string_value(e));
+		} else if (strchr(json_string_value(v), '\n') == NULL)
+			printf("  %-18s %s\n", key, json_string_value(v));
+		else {
+			text = json_dumps(v, JSON_ENCODE_ANY);
+			printf("  %-18s %s\n", key, text != NULL ? text : "?");
+			free(text);
+		}
+	}
+}
+
+/*
+ * import [--user USER | --system] [--apply] FILE...: the jobs of the
+ * files as job.add params.  Without --apply only shows them.  Nothing is
+ * added when a file has an error or a name is taken; after that, jobs
+ * are added one by one, stopping at the first the daemon refuses.
+ */
+static int
+cmd_import(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("import");
+	struct crontab_args	 a;
+	struct crontab		**cts;
+	struct crontab_job	*j;
+	json_t			*all, *params, *res = NULL, *added, *job;
+	json_t			*taken;
+	const char		*name;
+	char			*abs, *cause = NULL, *cmd;
+	size_t			 nerrors = 0, njobs = 0, nfiles, f, i, k, n;
+	int			 ret;
+
+	if ((ret = crontab_options(g, c, 1, argc, argv, &a)) != -1)
+		return ret;
+	nfiles = (size_t)(argc - optind);
+	cts = xcalloc(nfiles, sizeof *cts);
+	all = json_array();
+	for (f = 0; f < nfiles; f++) {
+		abs = crontab_abspath(argv[optind + (int)f]);
+		cts[f] = crontab_load(&a, abs, &cause);
+		free(abs);
+		if (cts[f] == NULL) {
+			fprintf(stderr, "sqcron: %s\n", cause);
+			free(cause);
+			cause = NULL;
+			nerrors++;
+			continue;
+		}
+		for (i = 0; i < cts[f]->ndiags; i++)
+			fprintf(stderr, "%s\n", cts[f]->diags[i].text);
+		nerrors += cts[f]->nerrors;
+		for (i = 0; i < cts[f]->njobs; i++) {
+			j = &cts[f]->jobs[i];
+			params = crontab_params(&j->spec);
+			if (j->spec.stdin_data != NULL) {
+				cmd = import_heredoc(j->spec.command,
+				    j->spec.stdin_data);
+				json_object_set_new(params, "command",
+				    json_string(cmd));
+				free(cmd);
+				crontab_problem(NULL, cts[f]->path, j->line, 1,
+				    "the input after %% is given to the command "
+				    "by a here-document (API jobs have no stdin)");
+			}
+			if (j->spec.mailto != NULL && *j->spec.mailto == '\0') {
+				json_object_del(params, "mailto");
+				crontab_problem(NULL, cts[f]->path, j->line, 1,
+				    "MAILTO=\"\" (no mail) cannot be given "
+				    "through the API: the job gets sqcrond's "
+				    "mailto");
+			}
+			json_array_append_new(all, json_pack("{s:o,s:s,s:i}",
+			    "params", params, "path", cts[f]->path, "line",
+			    (json_int_t)j->line));
+		}
+	}
+	njobs = json_array_size(all);
+	if (nerrors > 0) {
+		fprintf(stderr, "sqcron: %zu error%s: nothing %s\n", nerrors,
+		    nerrors == 1 ? "" : "s", a.apply ? "imported" :
+		    "would be imported");
+		ret = EXIT_FAILED;
+		goto out;
+	}
+
+	/* Two jobs of one name would half-apply: refuse up front. */
+	taken = json_object();
+	json_array_foreach(all, i, job) {
+		name = json_string_value(json_object_get(json_object_get(job,
+		    "params"), "name"));
+		if ((params = json_object_get(taken, name)) == NULL) {
+			json_object_set(taken, name, job);
+			continue;
+		}
+		fprintf(stderr, "sqcron: two jobs named \"%s\": %s:%lld and "
+		    "%s:%lld; nothing %s\n", name, json_string_value(
+		    json_object_get(params, "path")), (long long)
+		    json_integer_value(json_object_get(params, "line")),
+		    json_string_value(json_object_get(job, "path")),
+		    (long long)json_integer_value(json_object_get(job, "line")),
+		    a.apply ? "imported" : "would be imported");
+		json_decref(taken);
+		ret = EXIT_FAILED;
+		goto out;
+	}
+	json_decref(taken);
+
+	if (!a.apply) {
+		if (g->json) {
+			res = json_pack("{s:b,s:[]}", "dry_run", 1, "jobs");
+			json_array_foreach(all, i, job)
+				json_array_append(json_object_get(res, "jobs"),
+				    json_object_get(job, "params"));
+			ret = print_json(res);
+			goto out;
+		}
+		json_array_foreach(all, i, job)
+			import_print(json_object_get(job, "params"),
+			    json_string_value(json_object_get(job, "path")),
+			    (unsigned)json_integer_value(json_object_get(job,
+			    "line")));
+		printf("dry run: nothing was added; sqcron import --apply adds "
+		    "%s %zu job%s\n", njobs == 1 ? "this" : "these", njobs,
+		    njobs == 1 ? "" : "s");
+		ret = EXIT_OK;
+		goto out;
+	}
+
+	/* Names the daemon already has: refuse before adding any. */
+	if ((ret = client_call(g, "job.list", NULL, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		goto out;
+	taken = json_object();
+	json_array_foreach(json_object_get(res, "jobs"), k, job) {
+		if ((name = json_string_value(json_object_get(job, "name"))) !=
+		    NULL)
+			json_object_set(taken, name, json_object_get(job,
+			    "source"));
+	}
+	json_decref(res);
+	res = NULL;
+	json_array_foreach(all, i, job) {
+		name = json_string_value(json_object_get(json_object_get(job,
+		    "params"), "name"));
+		if (json_object_get(taken, name) == NULL)
+			continue;
+		fprintf(stderr, "sqcron: a job named \"%s\" exists (source %s); "
+		    "%s:%lld is not imported, nor is any other\n", name,
+		    json_string_value(json_object_get(taken, name)),
+		    json_string_value(json_object_get(job, "path")),
+		    (long long)json_integer_value(json_object_get(job,
+		    "line")));
+		json_decref(taken);
+		ret = EXIT_FAILED;
+		goto out;
+	}
+	json_decref(taken);
+
+	added = json_array();
+	n = 0;
+	json_array_foreach(all, i, job) {
+		ret = client_call(g, "job.add", json_incref(json_object_get(job,
+		    "params")), &res, NULL, NULL);
+		if (ret != EXIT_OK) {
+			fprintf(stderr, "sqcron: %s:%lld was refused; %zu of "
+			    "%zu jobs were added before it\n",
+			    json_string_value(json_object_get(job, "path")),
+			    (long long)json_integer_value(json_object_get(job,
+			    "line")), n, njobs);
+			json_decref(added);
+			goto out;
+		}
+		n++;
+		if (!g->json)
+			printf("added job %s from %s:%lld\n", json_string_value(
+			    json_object_get(json_object_get(res, "job"),
+			    "name")), json_string_value(json_object_get(job,
+			    "path")), (long long)json_integer_value(
+			    json_object_get(job, "line")));
+		json_array_append(added, json_object_get(res, "job"));
+		json_decref(res);
+		res = NULL;
+	}
+	if (g->json) {
+		res = json_pack("{s:b,s:o}", "dry_run", 0, "jobs", added);
+		ret = print_json(res);
+	} else {
+		json_decref(added);
+		printf("imported %zu job%s\n", n, n == 1 ? "" : "s");
+	}
+out:
+	json_decref(res);
+	json_decref(all);
+	for (f = 0; f < nfiles; f++)
+		crontab_free(cts[f]);
+	free(cts);
+	if (fflush(stdout) == EOF)
+		err(EXIT_FAILED, "stdout");
 	return ret;
 }
 
