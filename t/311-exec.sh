@@ -79,13 +79,15 @@ is "$log" "two spaces" "builtins still run in the shell"
 # The supervisor runs at a higher priority than its jobs (as root), and
 # jobs get the niceness sqcrond was started with, or their own.
 run_job nice "awk '{ print \$19 }' /proc/self/stat"
-is "$log" "0" "a job runs at the niceness sqcrond was started with"
+is "$log" "$(nice)" "a job runs at the niceness sqcrond was started with ($(nice))"
 run_job nice7 "awk '{ print \$19 }' /proc/self/stat" --nice 7
 is "$log" "7" "or at its own nice option"
 if [ "$(id -u)" = 0 ]; then
-	is "$(awk '{ print $19 }' "/proc/$daemon_pid/stat")" "-5" "sqcrond itself runs 5 below (root)"
+	is "$(awk '{ print $19 }' "/proc/$daemon_pid/stat")" "$(($(nice) - 5))" "sqcrond itself runs 5 below (root)"
+	# Its spawner threads too: they were started after it raised it.
+	is "$(cat /proc/$daemon_pid/task/*/stat | awk '{ print $19 }' | sort -u | tr '\n' ' ')" "$(($(nice) - 5)) " "and so do its spawner threads"
 else
-	skip "not root: sqcrond cannot raise its priority"
+	skip 2 "not root: sqcrond cannot raise its priority"
 fi
 
 stop_daemon
