@@ -21,15 +21,17 @@ if command -v systemd-analyze >/dev/null 2>&1 &&
 	ok 0 "systemd-analyze verify passes"
 elif command -v systemd-analyze >/dev/null 2>&1 &&
     ! grep -q "sqcrond.service:" "$T/verify"; then
-	skip 1 "systemd-analyze cannot run here: $(head -1 "$T/verify")"
+	skip "systemd-analyze cannot run here: $(head -1 "$T/verify")"
 elif command -v systemd-analyze >/dev/null 2>&1; then
 	ok 1 "systemd-analyze verify: $(cat "$T/verify")"
 else
-	skip 1 "systemd-analyze is not installed"
+	skip "systemd-analyze is not installed"
 fi
 
 if ! command -v start-stop-daemon >/dev/null 2>&1; then
-	skip 9 "start-stop-daemon is not installed"
+	for i in 1 2 3 4 5 6 7 8 9; do
+		skip "start-stop-daemon is not installed"
+	done
 	exit 0
 fi
 # Detached, the daemon logs to syslog (nowhere, in a container).
