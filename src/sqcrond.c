@@ -78,6 +78,7 @@ struct sqcrond {
 	struct event		*ev_term;
 	struct event		*ev_int;
 	struct event		*ev_hup;
+	struct event		*ev_watchdog;	/* systemd's, when asked */
 };
 
 static void
@@ -272,6 +273,58 @@ sqcrond_notify(const char *state)
 	    (struct sockaddr *)&sun, len) == -1)
 		log_warn("notify %s", path);
 	close(fd);
+}
+
+/*
+ * systemd's watchdog (WatchdogSec=): WATCHDOG=1 at half its interval,
+ * from the loop and only while the database answers, so a stuck loop or a
+ * broken database gets the daemon restarted.  Without WATCHDOG_USEC there
+ * is no timer: an idle sqcrond makes no system call.
+ */
+static void
+sqcrond_watchdog_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct sqcrond	*d = arg;
+	char		*cause = NULL;
+
+	(void)fd;
+	(void)events;
+	if (store_ping(d->store, &cause) < 0) {
+		log_warnx("watchdog: not telling systemd all is well: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	sqcrond_notify("WATCHDOG=1");
+}
+
+static void
+sqcrond_watchdog(struct sqcrond *d)
+{
+	const char	*usec = getenv("WATCHDOG_USEC");
+	const char	*pid = getenv("WATCHDOG_PID");
+	struct timeval	 tv;
+	char		*end;
+	long long	 us;
+
+	if (usec == NULL || getenv("NOTIFY_SOCKET") == NULL)
+		return;
+	if (pid != NULL && strtoll(pid, &end, 10) != (long long)getpid())
+		return;		/* meant for another process */
+	errno = 0;
+	us = strtoll(usec, &end, 10);
+	if (errno != 0 || *end != '\0' || us <= 0) {
+		log_warnx("WATCHDOG_USEC=%s: not a number of microseconds",
+		    usec);
+		return;
+	}
+	us /= 2;
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	d->ev_watchdog = event_new(d->base, -1, EV_PERSIST,
+	    sqcrond_watchdog_cb, d);
+	event_add(d->ev_watchdog, &tv);
+	log_info("systemd watchdog: WATCHDOG=1 every %lld ms", us / 1000);
 }
 
 static void
@@ -471,6 +524,7 @@ main(int argc, char **argv)
 	log_info("sqcrond %s started, pid %ld, db %s, time zone %s",
 	    SQCRON_VERSION, (long)getpid(), d.conf->db, tz_name(d.tz));
 	sqcrond_notify("READY=1");
+	sqcrond_watchdog(&d);
 
 	if (event_base_dispatch(d.base) == -1)
 		fatalx("event loop failed");
@@ -481,6 +535,8 @@ main(int argc, char **argv)
 	runner_free(d.runner);
 	store_close(d.store);
 	event_free(d.ev_hup);
+	if (d.ev_watchdog != NULL)
+		event_free(d.ev_watchdog);
 	event_free(d.ev_int);
 	event_free(d.ev_term);
 	event_base_free(d.base);

@@ -149,6 +149,9 @@
 	"SELECT job_id, source, line, owner_uid, version, 0, NULL, NULL, " \
 	"created_at, created_at, NULL, NULL, " SPEC_COLS \
 	" FROM job_versions WHERE job_id = ?1 AND version = ?2"
+/* The database answers: a page of it is read (from the cache, mostly). */
+#define SQL_PING \
+	"SELECT count(*) FROM (SELECT 1 FROM jobs LIMIT 1)"
 #define SQL_JOB_LIST \
 	"SELECT " JOB_COLS " FROM jobs WHERE removed_at IS NULL " \
 	"AND (?1 IS NULL OR owner_uid = ?1) ORDER BY name"
@@ -419,6 +422,7 @@ enum store_stmt {
 	ST_JOB_GET_ID,
 	ST_JOB_GET_VERSION,
 	ST_JOB_LIST,
+	ST_PING,
 	ST_JOB_HEALTH,
 	ST_JOBS_HEALTH,
 	ST_RUN_INSERT,
@@ -486,6 +490,7 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_JOB_GET_ID] = SQL_JOB_GET_ID,
 	[ST_JOB_GET_VERSION] = SQL_JOB_GET_VERSION,
 	[ST_JOB_LIST] = SQL_JOB_LIST,
+	[ST_PING] = SQL_PING,
 	[ST_JOB_HEALTH] = SQL_JOB_HEALTH,
 	[ST_JOBS_HEALTH] = SQL_JOBS_HEALTH,
 	[ST_RUN_INSERT] = SQL_RUN_INSERT,
@@ -1775,6 +1780,18 @@ store_free_plain(void *array, size_t n)
 {
 	(void)n;
 	free(array);
+}
+
+int
+store_ping(struct store *st, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_PING];
+	int		 rc, ret = STORE_OK;
+
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+		ret = store_fail(st, rc, cause, "ping");
+	store_reset(s);
+	return ret;
 }
 
 static void

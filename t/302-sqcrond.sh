@@ -36,7 +36,7 @@ if [ -x "$NOTIFY_RECV" ]; then
 	recv_pid=$!
 	wait_for "[ -S '$T/notify.sock' ]" 50
 fi
-NOTIFY_SOCKET=$T/notify.sock start_daemon "$T/d.conf"
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000 start_daemon "$T/d.conf"
 ok $? "sqcrond -f starts and logs"
 like "$(cat "$T/sqcrond.log")" "started, pid $daemon_pid, db $T/sqcron.db" "the start line names pid and database"
 is "$(cat "$T/sqcron.db.lock")" "$daemon_pid" "DB.lock holds the pid"
@@ -45,6 +45,8 @@ is "$rc" 1 "a second daemon on the same database exits 1"
 like "$err" "already running, pid $daemon_pid" "saying which pid runs"
 wait_for "grep -q READY=1 '$T/notify.out'" 50
 ok $? "READY=1 sent to NOTIFY_SOCKET"
+wait_for "[ \$(grep -c WATCHDOG=1 '$T/notify.out') -ge 3 ]" 50
+ok $? "WATCHDOG=1 sent every WATCHDOG_USEC/2 (0.1 s)"
 
 # SIGHUP with a broken config keeps the running one; a fixed one loads.
 cp "$T/d.conf" "$T/d.conf.good"
