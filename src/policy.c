@@ -1409,7 +1409,11 @@ policy_start(struct policy *p, char **cause)
 		}
 	}
 	store_job_rows_free(rows, n);
-	/* The full rows were only needed to schedule: return their pages. */
+	/*
+	 * The full rows, and the pages of the jobs table they came from,
+	 * were only needed to schedule: give that memory back.
+	 */
+	store_release_memory(p->store);
 	malloc_trim(0);
 
 	if (store_runs_queued(p->store, &queued, &n, cause) < 0)

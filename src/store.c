@@ -1425,6 +1425,12 @@ store_open(const char *path, int durability_full, char **cause)
 }
 
 void
+store_release_memory(struct store *st)
+{
+	sqlite3_db_release_memory(st->db);
+}
+
+void
 store_close(struct store *st)
 {
 	int	i;

@@ -217,6 +217,8 @@ int		 store_job_get_version(struct store *, int64_t id,
 /* Live jobs by name, all or owned by owner (JOB_UNSET: all). */
 int		 store_job_list(struct store *, int64_t owner,
 		    struct job_row **, size_t *, char **cause);
+/* Give back the page cache's unused pages (after a burst of reads). */
+void		 store_release_memory(struct store *);
 /* Does the database answer a read?  For health checks. */
 int		 store_ping(struct store *, char **cause);
 /* Last run, last success and the failure streak of a job. */
