@@ -82,7 +82,7 @@ p1=$!
 p2=$!
 printf '{"id":1,"method":"run.follow","params":{"id":%s}}\n' "$s1" | "$RAW" "$S" 0 10000 >"$T/slow.raw" &
 p3=$!
-wait_for "grep -q 'slow 3' '$T/slow.1' && grep -q 'slow 3' '$T/slow.raw'" 50
+wait_for "grep -qs 'slow 3' '$T/slow.1' && grep -qs 'slow 3' '$T/slow.raw'" 50
 kill -KILL "$p1" "$p3"
 wait "$p1" "$p3" 2>/dev/null
 run "$SQCRON" ping
@@ -97,7 +97,7 @@ printf '{"id":1,"method":"events.subscribe"}\n' | "$RAW" "$S" 0 15000 >"$T/ev.al
 e1=$!
 printf '{"id":2,"method":"events.subscribe","params":{"job":"nosuch"}}\n' | "$RAW" "$S" 0 15000 >"$T/ev.none" &
 e2=$!
-wait_for "grep -q events.subscribed '$T/ev.all' && grep -q events.subscribed '$T/ev.none'" 100
+wait_for "grep -qs events.subscribed '$T/ev.all' && grep -qs events.subscribed '$T/ev.none'" 100
 ok $? "subscribers are told they are subscribed"
 run "$SQCRON" run --wait quick
 q1=$(last_run quick)
@@ -121,13 +121,18 @@ is "$(req '{"id":1,"method":"events.subscribe","params":{"job":"a/b"}}')" invali
 "$SQCRON" add big --schedule @yearly --command "echo ready; while [ ! -e '$T/go' ]; do sleep 0.05; done; head -c 40000000 /dev/zero | tr '\\0' x; echo; echo end" >/dev/null
 "$SQCRON" run big >/dev/null
 b1=$(last_run big)
-"$SQCRON" logs -f "$b1" | { head -c 6 >"$T/big.ready"; sleep 8; cat; } >"$T/big.out" &
+"$SQCRON" logs -f "$b1" | {
+	head -c 6 >"$T/big.ready"
+	i=0	# read nothing more until told (at most 60 s)
+	while [ ! -e "$T/read" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	cat
+} >"$T/big.out" &
 bp=$!
 wait_for "[ -s '$T/big.ready' ]" 100
 touch "$T/go"
 maxrss=0
 ended=1
-for i in $(seq 1 50); do
+for i in $(seq 1 300); do
 	r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$daemon_pid/status")
 	[ "$r" -gt "$maxrss" ] && maxrss=$r
 	if [ "$(state_of "$b1")" = succeeded ]; then
@@ -138,8 +143,11 @@ for i in $(seq 1 50); do
 	sleep 0.1
 done
 ok $ended "a job writing 40 MB to a stalled follower ends without waiting for it"
+touch "$T/read"
 wait "$bp"
-is "$(grep -c -E '^\[\.\.\. [0-9]+ bytes skipped: sqcron logs -f fell behind \.\.\.\]$' "$T/big.out")" 1 "the follower is told where output was skipped"
+# (Once per stretch it fell behind: it may catch up for a moment.)
+n=$(grep -c -E '^\[\.\.\. [0-9]+ bytes skipped: sqcron logs -f fell behind \.\.\.\]$' "$T/big.out")
+ok $([ "$n" -ge 1 ]; echo $?) "the follower is told where output was skipped ($n times)"
 sz=$(wc -c <"$T/big.out")
 ok $([ "$sz" -lt 20000000 ]; echo $?) "and got less than it all ($sz bytes)"
 if ldd "$SQCROND" 2>/dev/null | grep -q libasan; then
@@ -149,24 +157,27 @@ else
 fi
 
 # Too many connections: refused with unavailable, while a follower that
-# was there first keeps being served.
-"$SQCRON" run slow >/dev/null
-s2=$(last_run slow)
-"$SQCRON" logs -f "$s2" >"$T/slow.3" &
+# was there first keeps being served (its job runs until $T/stop).
+"$SQCRON" add long --schedule @yearly --command "i=0; while [ ! -e '$T/stop' ] && [ \$i -lt 600 ]; do i=\$((i + 1)); echo \"long \$i\"; sleep 0.1; done; echo done" >/dev/null
+"$SQCRON" run long >/dev/null
+l1=$(last_run long)
+"$SQCRON" logs -f "$l1" >"$T/long" &
 fp=$!
-wait_for "grep -q 'slow 1' '$T/slow.3'" 50
+wait_for "grep -qs 'long 2' '$T/long'" 100
 "$HOLD" "$S" 127 30 >"$T/hold" &
 hp=$!
-wait_for "grep -q . '$T/hold'" 150
+wait_for "grep -qs . '$T/hold'" 150
 is "$(cat "$T/hold")" "held 127" "127 more connections are accepted (128 in all)"
 run "$SQCRON" ping
 is "$rc" 3 "the 129th client: exit 3"
 is "$err" "sqcron: too many connections" "told politely: unavailable, too many connections"
 reply=$(printf '{"id":1,"method":"ping"}\n' | "$RAW" "$S" 0 1500)
 like "$reply" '^\{"id":null,"error":\{"code":"unavailable","message":"too many connections"\}\}$' "on the wire: an unavailable error line"
+touch "$T/stop"
 wait "$fp"
 is "$?" 0 "the follower that was there first is served to the end"
-is "$(tail -1 "$T/slow.3")" "slow 30" "with all of the output"
+n=$(grep -c '^long' "$T/long")
+is "$(awk '{ print }' "$T/long" | tr '\n' ' ')" "$(awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "long %d ", i; print "done " }')" "with all of the output, in order ($n lines)"
 kill "$hp"
 wait "$hp" 2>/dev/null
 wait_for "'$SQCRON' ping >/dev/null 2>&1" 50
