@@ -61,8 +61,8 @@
 #define API_RUNS_DEFAULT	100
 #define API_RUNS_MAX		100000
 
-static void	api_emit_job(struct api *, const char *, const char *,
-		    const char *);
+static void	api_emit_job(struct api *, const char *,
+		    const struct job_row *, const char *);
 static void	api_batch_counts(const struct store_batch *, int *, int *,
 		    int *);
 
@@ -896,7 +896,7 @@ api_job_add(struct control_req *req, json_t *params, void *arg)
 			    cause);
 		goto out;
 	}
-	api_emit_job(api, "job.added", jr.spec.name, NULL);
+	api_emit_job(api, "job.added", &jr, NULL);
 	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
@@ -930,7 +930,7 @@ api_job_update(struct control_req *req, json_t *params, void *arg)
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
-	api_emit_job(api, "job.updated", jr.spec.name, NULL);
+	api_emit_job(api, "job.updated", &jr, NULL);
 	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
@@ -952,7 +952,7 @@ api_job_remove(struct control_req *req, json_t *params, void *arg)
 		goto out;
 	}
 	policy_job_removed(api->policy, jr.id);
-	api_emit_job(api, "job.removed", jr.spec.name, NULL);
+	api_emit_job(api, "job.removed", &jr, NULL);
 	api_audit(api, req, params, NULL, NULL);
 	control_reply(req, json_pack("{s:s}", "removed", jr.spec.name));
 out:
@@ -983,9 +983,8 @@ api_job_pause(struct control_req *req, json_t *params, void *arg)
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
-	api_emit_job(api, pausing ? "job.paused" : "job.resumed",
-	    jr.spec.name, pausing ? "paused by request" :
-	    "resumed by request");
+	api_emit_job(api, pausing ? "job.paused" : "job.resumed", &jr,
+	    pausing ? "paused by request" : "resumed by request");
 	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
@@ -2009,21 +2008,34 @@ struct api_sub {
 	struct api		*api;
 	struct control_req	*req;
 	char			*job;		/* only this job's, or NULL */
+	int64_t			 owner;		/* only its jobs', or JOB_UNSET */
 	int64_t			 dropped;	/* events it missed */
 	LIST_ENTRY(api_sub)	 entry;
 };
 
 /*
- * Hand an event (reference stolen) to every subscriber that wants job's
- * events (job NULL: only to those that want all).
+ * Hand an event (reference stolen) about job (its id, name and owner;
+ * owner JOB_UNSET: look it up if needed) to every subscriber that may
+ * see it and wants it.  A user who is not an admin sees its own jobs'
+ * events only (job_id JOB_UNSET: none).
  */
 static void
-api_emit(struct api *api, const char *job, json_t *ev)
+api_emit(struct api *api, int64_t job_id, const char *job, int64_t owner,
+    json_t *ev)
 {
 	struct api_sub	*s;
+	struct job_row	 jr;
 
 	LIST_FOREACH(s, &api->subs, entry) {
 		if (s->job != NULL && (job == NULL || strcmp(job, s->job) != 0))
+			continue;
+		if (s->owner != JOB_UNSET && owner == JOB_UNSET &&
+		    job_id != JOB_UNSET &&
+		    store_job_get_id(api->store, job_id, &jr, NULL) == 0) {
+			owner = (int64_t)jr.owner;	/* once per event */
+			store_job_row_clear(&jr);
+		}
+		if (s->owner != JOB_UNSET && s->owner != owner)
 			continue;
 		if (control_req_pending(s->req) > API_STREAM_MAX) {
 			s->dropped++;
@@ -2052,17 +2064,17 @@ api_event_new(const char *name, const char *job)
 
 /* A job event of the API's own (job.added, job.removed, ...). */
 static void
-api_emit_job(struct api *api, const char *name, const char *job,
+api_emit_job(struct api *api, const char *name, const struct job_row *jr,
     const char *reason)
 {
 	json_t	*ev;
 
 	if (LIST_EMPTY(&api->subs))
 		return;
-	ev = api_event_new(name, job);
+	ev = api_event_new(name, jr->spec.name);
 	if (reason != NULL)
 		json_object_set_new(ev, "reason", json_string(reason));
-	api_emit(api, job, ev);
+	api_emit(api, jr->id, jr->spec.name, (int64_t)jr->owner, ev);
 }
 
 /* Where a replay batch stands: its targets done, running, failed. */
@@ -2136,7 +2148,7 @@ api_policy_event_cb(const struct policy_event *e, void *arg)
 		json_object_set_new(ev, "running", json_integer(live));
 		json_object_set_new(ev, "failed", json_integer(failed));
 		store_batch_clear(&b);
-		api_emit(api, e->job, ev);
+		api_emit(api, e->job_id, e->job, JOB_UNSET, ev);
 		return;
 	}
 	ev = api_event_new(name, e->job);
@@ -2144,12 +2156,12 @@ api_policy_event_cb(const struct policy_event *e, void *arg)
 		json_object_set_new(ev, "run", api_run_json(e->run));
 	if (e->reason != NULL)
 		json_object_set_new(ev, "reason", json_string(e->reason));
-	api_emit(api, e->job, ev);
+	api_emit(api, e->job_id, e->job, JOB_UNSET, ev);
 	if (e->type == POLICY_RUN_ENDED && e->run->resolution ==
 	    RESOLUTION_OPEN) {
 		ev = api_event_new("run.dead", e->job);
 		json_object_set_new(ev, "run", api_run_json(e->run));
-		api_emit(api, e->job, ev);
+		api_emit(api, e->job_id, e->job, JOB_UNSET, ev);
 	}
 }
 
@@ -2171,14 +2183,18 @@ api_sub_abort(void *arg)
  * events.subscribe {"job":NAME}: events as they happen, until the client
  * goes away (there is no result).  The first is events.subscribed: from
  * then on nothing is missed but what events.dropped counts.  With job,
- * only that job's events (the job need not exist yet).
+ * only that job's events (the job need not exist yet).  A user who is
+ * not an admin gets its own jobs' events only, and naming someone else's
+ * job is permission_denied.
  */
 static void
 api_events_subscribe(struct control_req *req, json_t *params, void *arg)
 {
 	struct api	*api = arg;
 	struct api_sub	*s;
+	struct job_row	 jr;
 	const char	*job;
+	int		 mine;
 
 	if (api_str(req, params, "job", &job, 0) != 0)
 		return;
@@ -2187,10 +2203,20 @@ api_events_subscribe(struct control_req *req, json_t *params, void *arg)
 		    "name");
 		return;
 	}
+	if (job != NULL && store_job_get(api->store, job, &jr, NULL) == 0) {
+		mine = api_may(req, &jr);
+		store_job_row_clear(&jr);
+		if (!mine) {
+			control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" "
+			    "is not yours", job);
+			return;
+		}
+	}
 	s = xcalloc(1, sizeof *s);
 	s->api = api;
 	s->req = req;
 	s->job = job != NULL ? xstrdup(job) : NULL;
+	s->owner = api_owner(req);
 	if (LIST_EMPTY(&api->subs))
 		policy_set_event_cb(api->policy, api_policy_event_cb, api);
 	LIST_INSERT_HEAD(&api->subs, s, entry);
@@ -2394,7 +2420,7 @@ static const struct control_method methods[] = {
 	{ "replay", api_replay, 0 },
 	{ "replay.get", api_replay_get, 0 },	/* own batches */
 	{ "run.ack", api_ack, 0 },
-	{ "events.subscribe", api_events_subscribe, 1 }, /* all jobs' events */
+	{ "events.subscribe", api_events_subscribe, 0 }, /* own jobs' */
 	{ "export", api_export, 1 },		/* every run */
 	{ "prune", api_prune, 0 },		/* admins */
 };

@@ -258,4 +258,68 @@ is "$rc" 0 "the daemon is still up"
 stop_daemon
 is "$daemon_rc" 0 "clean stop"
 like "$(grep -c -E 'ERROR|AddressSanitizer|runtime error' "$T/sqcrond.log")" '^0$' "nothing went wrong in the daemon's log"
+
+# A user who is not an admin (made for the test, as t/317 does): it
+# follows its own runs only, hears its own jobs' events only, and may not
+# export.
+U=sqcron-t318-$$
+if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null 2>&1 ||
+    ! command -v setpriv >/dev/null 2>&1; then
+	skip "needs root, useradd and setpriv: streams for a user who is not an admin"
+	done_testing
+	exit $?
+fi
+t318_cleanup() {
+	_lib_cleanup
+	userdel -f "$U" >/dev/null 2>&1
+	groupdel "$U" >/dev/null 2>&1
+}
+trap t318_cleanup EXIT
+chmod 0711 "$T"
+if ! useradd -M -d "$T/home" -s /bin/sh -U "$U" >"$T/useradd.log" 2>&1; then
+	skip "useradd failed: streams for a user who is not an admin"
+	done_testing
+	exit $?
+fi
+uid=$(id -u "$U")
+gid=$(id -g "$U")
+mkdir "$T/home"
+chown "$uid:$gid" "$T/home"
+# as_user CMD...: as the test's user (stdin kept: rawsock reads it).
+as_user() {
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
+}
+mkdir "$T/u"
+chmod 0755 "$T/u"
+S=$T/u/sqcron.sock
+export SQCRON_SOCKET=$S
+printf 'db = %s/u/sqcron.db\nsocket = %s\nsocket_mode = 0660\nsocket_group = %s\ncrontab =\ncrontab_dir =\nuser_crontab_dir =\nlog = stderr\n' "$T" "$S" "$U" >"$T/u.conf"
+start_daemon "$T/u.conf"
+"$SQCRON" add rootjob --schedule @yearly --command 'echo root' >/dev/null
+run as_user "$SQCRON" add mine --schedule @yearly --command 'echo mine'
+is "$rc" 0 "the user adds a job of its own"
+printf '{"id":1,"method":"events.subscribe"}\n' | as_user "$RAW" "$S" 0 20000 >"$T/u.ev" &
+ue=$!
+printf '{"id":2,"method":"events.subscribe","params":{"job":"rootjob"}}\n' | as_user "$RAW" "$S" 0 1500 >"$T/u.ev.root"
+like "$(cat "$T/u.ev.root")" '^\{"id":2,"error":\{"code":"permission_denied","message":"job \\"rootjob\\" is not yours"' "subscribing to another's job: permission_denied"
+wait_for "grep -qs events.subscribed '$T/u.ev'" 100
+"$SQCRON" run --wait rootjob >/dev/null
+r1=$(last_run rootjob)
+as_user "$SQCRON" run --wait mine >/dev/null
+m1=$(last_run mine)
+wait_for "grep -q run.succeeded '$T/u.ev'" 100
+kill "$ue" 2>/dev/null
+wait "$ue" 2>/dev/null
+events=$(sed -n 's/^{"id":1,"event":{"event":"\([a-z.]*\)",.*"job":"\([a-z]*\)".*/\1 \2/p' "$T/u.ev" | tr '\n' ',')
+is "$events" "run.started mine,run.succeeded mine," "the user hears its own job's events, none of root's"
+run as_user "$SQCRON" logs -f "$m1"
+is "$out:$rc" "mine:0" "the user follows its own run"
+run as_user "$SQCRON" logs -f "$r1"
+is "$rc" 5 "and not root's: exit 5"
+run as_user "$SQCRON" export
+is "$rc" 5 "export is for administrators: exit 5"
+run "$SQCRON" export
+is "$(printf '%s\n' "$out" | grep -c .)" 2 "(an administrator exports both runs)"
+stop_daemon
+is "$daemon_rc" 0 "clean stop"
 done_testing
