@@ -27,9 +27,11 @@
  * daemon's default applies).  Times are RFC 3339 UTC with milliseconds.
  */
 
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <event2/event.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pwd.h>
@@ -58,6 +60,11 @@
 
 #define API_RUNS_DEFAULT	100
 #define API_RUNS_MAX		100000
+
+static void	api_emit_job(struct api *, const char *,
+		    const struct job_row *, const char *);
+static void	api_batch_counts(const struct store_batch *, int *, int *,
+		    int *);
 
 /* An RFC 3339 UTC string, or null for an unset time. */
 static json_t *
@@ -889,6 +896,7 @@ api_job_add(struct control_req *req, json_t *params, void *arg)
 			    cause);
 		goto out;
 	}
+	api_emit_job(api, "job.added", &jr, NULL);
 	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
@@ -922,6 +930,7 @@ api_job_update(struct control_req *req, json_t *params, void *arg)
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
+	api_emit_job(api, "job.updated", &jr, NULL);
 	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
@@ -943,6 +952,7 @@ api_job_remove(struct control_req *req, json_t *params, void *arg)
 		goto out;
 	}
 	policy_job_removed(api->policy, jr.id);
+	api_emit_job(api, "job.removed", &jr, NULL);
 	api_audit(api, req, params, NULL, NULL);
 	control_reply(req, json_pack("{s:s}", "removed", jr.spec.name));
 out:
@@ -973,6 +983,8 @@ api_job_pause(struct control_req *req, json_t *params, void *arg)
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);
 		goto out;
 	}
+	api_emit_job(api, pausing ? "job.paused" : "job.resumed", &jr,
+	    pausing ? "paused by request" : "resumed by request");
 	api_job_changed(api, req, params, &jr);
 out:
 	free(cause);
@@ -1651,7 +1663,7 @@ api_replay_get(struct control_req *req, json_t *params, void *arg)
 	json_t				*v, *targets, *request;
 	char				*cause = NULL;
 	size_t				 i;
-	int				 rc, done = 0, failed = 0, live = 0;
+	int				 rc, done, failed, live;
 
 	v = json_object_get(params, "batch");
 	if (!json_is_integer(v)) {
@@ -1672,19 +1684,11 @@ api_replay_get(struct control_req *req, json_t *params, void *arg)
 		store_batch_clear(&b);
 		return;
 	}
+	api_batch_counts(&b, &done, &live, &failed);
 	targets = json_array();
 	for (i = 0; i < b.n; i++) {
 		const struct store_replay_target *t = &b.targets[i];
-		int	ended = t->replay_state >= 0 &&
-		    run_state_is_ended((enum run_state)t->replay_state);
 
-		if (t->replay_state < 0 || ended)
-			done++;
-		else
-			live++;
-		if (ended && t->replay_state != RUN_SUCCEEDED &&
-		    strcmp(t->status, "started") == 0)
-			failed++;
 		json_array_append_new(targets, json_pack("{s:I,s:s,s:o,s:o}",
 		    "run", (json_int_t)t->run_id, "status", t->status,
 		    "replay_run", api_int(t->replay_run), "replay_state",
@@ -1825,6 +1829,569 @@ api_prune(struct control_req *req, json_t *params, void *arg)
 }
 
 /*
+ * Streams: run.follow, events.subscribe and export send event lines for
+ * as long as they last.  None of them queues more than API_STREAM_MAX
+ * bytes for a client that does not read: past it, run.follow skips
+ * output and says how many bytes ({"skipped":N}) before the next piece
+ * it sends, events.subscribe drops events and says how many
+ * (events.dropped), and export stops reading the store until the client
+ * has caught up (control_req_on_drain).  A job never waits for a
+ * follower, and a stalled client costs at most API_STREAM_MAX bytes (and
+ * one piece of output, or one run) until control drops it after
+ * idle_timeout_s without reading.
+ */
+#define API_STREAM_MAX		(1024 * 1024)
+#define API_CHUNK_MAX		(64 * 1024)	/* output bytes per event */
+#define API_EXPORT_WINDOW	500		/* runs read in one page */
+#define API_EXPORT_TURN		1000		/* runs looked at per turn */
+
+/*
+ * How many of the len bytes at s come before a UTF-8 character that is
+ * cut at their end (its first bytes are kept back for the next piece, so
+ * that a character split between two reads is not replaced).
+ */
+static size_t
+api_utf8_whole(const char *s, size_t len)
+{
+	unsigned char	c;
+	size_t		i, need;
+
+	for (i = 1; i <= 3 && i <= len; i++) {
+		c = (unsigned char)s[len - i];
+		if ((c & 0xc0) == 0x80)
+			continue;
+		if (c < 0xc0)
+			return len;
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		return need > i ? len - i : len;
+	}
+	return len;
+}
+
+/* run.follow of a live run. */
+struct api_follow {
+	struct api		*api;
+	struct control_req	*req;
+	int64_t			 run_id;
+	char			 carry[4];	/* a character cut by a read */
+	size_t			 ncarry;
+	int64_t			 skipped;	/* bytes the client missed */
+};
+
+/*
+ * Send output as {"output":TEXT} events of at most API_CHUNK_MAX bytes,
+ * after the carry and, when the client missed some, {"skipped":N}.  A
+ * character cut at the end waits for the next piece unless flush.
+ */
+static void
+api_follow_send(struct api_follow *f, const char *buf, size_t len, int flush)
+{
+	char	*data;
+	size_t	 total, end, off, n;
+
+	if (f->skipped > 0) {
+		control_event(f->req, json_pack("{s:I}", "skipped",
+		    (json_int_t)f->skipped));
+		f->skipped = 0;
+	}
+	total = f->ncarry + len;
+	if (total == 0)
+		return;
+	data = xmalloc(total);
+	memcpy(data, f->carry, f->ncarry);
+	if (len > 0)
+		memcpy(data + f->ncarry, buf, len);
+	end = flush ? total : api_utf8_whole(data, total);
+	f->ncarry = total - end;
+	memcpy(f->carry, data + end, f->ncarry);
+	for (off = 0; off < end; off += n) {
+		n = end - off;
+		if (n > API_CHUNK_MAX) {
+			n = api_utf8_whole(data + off, API_CHUNK_MAX);
+			if (n == 0)
+				n = API_CHUNK_MAX;
+		}
+		control_event(f->req, json_pack("{s:o}", "output",
+		    api_text(data + off, n)));
+	}
+	free(data);
+}
+
+/* A piece of live output. */
+static void
+api_follow_output(const char *buf, size_t len, void *arg)
+{
+	struct api_follow	*f = arg;
+
+	if (control_req_pending(f->req) > API_STREAM_MAX) {
+		/* The client fell behind: skip, never buffer without end. */
+		f->skipped += (int64_t)(f->ncarry + len);
+		f->ncarry = 0;
+		return;
+	}
+	api_follow_send(f, buf, len, 0);
+}
+
+/* The run ended: the rest, then the run as stored. */
+static void
+api_follow_done(const struct run *run, void *arg)
+{
+	struct api_follow	*f = arg;
+	struct run		 r;
+
+	api_follow_send(f, NULL, 0, 1);
+	if (store_run_get(f->api->store, run->id, &r, NULL) == 0) {
+		control_reply(f->req, json_pack("{s:o}", "run",
+		    api_run_json(&r)));
+		run_clear(&r);
+	} else
+		control_reply(f->req, json_pack("{s:o}", "run",
+		    api_run_json(run)));
+	free(f);
+}
+
+static void
+api_follow_abort(void *arg)
+{
+	struct api_follow	*f = arg;
+
+	policy_unwait(f->api->policy, f->run_id, api_follow_done, f);
+	free(f);
+}
+
+/*
+ * run.follow {"id":RUN}: the run's output as {"output":TEXT} events --
+ * what it wrote so far, then each piece as it comes -- and, when it has
+ * ended, the result {"run":RUN}.  For an ended run: its stored output and
+ * the result at once.
+ */
+static void
+api_run_follow(struct control_req *req, json_t *params, void *arg)
+{
+	struct api		*api = arg;
+	struct api_follow	*f;
+	struct store_output	 out;
+	struct run		 r;
+	char			*cause = NULL, *sofar;
+	size_t			 len;
+	int			 rc;
+
+	if (api_find_run(api, req, params, &r, 0) != 0)
+		return;
+	f = xcalloc(1, sizeof *f);
+	f->api = api;
+	f->req = req;
+	f->run_id = r.id;
+	if (policy_follow(api->policy, r.id, api_follow_output,
+	    api_follow_done, f, &sofar, &len) == 0) {
+		control_req_on_abort(req, api_follow_abort, f);
+		api_follow_send(f, sofar, len, 0);
+		free(sofar);
+		run_clear(&r);
+		return;
+	}
+	if ((rc = store_run_output(api->store, r.id, &out, &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+	} else {
+		api_follow_send(f, out.head, out.head_len, 0);
+		api_follow_send(f, out.tail, out.tail_len, 1);
+		store_output_clear(&out);
+		control_reply(req, json_pack("{s:o}", "run", api_run_json(&r)));
+	}
+	free(f);
+	run_clear(&r);
+}
+
+/* An events.subscribe client. */
+struct api_sub {
+	struct api		*api;
+	struct control_req	*req;
+	char			*job;		/* only this job's, or NULL */
+	int64_t			 owner;		/* only its jobs', or JOB_UNSET */
+	int64_t			 dropped;	/* events it missed */
+	LIST_ENTRY(api_sub)	 entry;
+};
+
+/*
+ * Hand an event (reference stolen) about job (its id, name and owner;
+ * owner JOB_UNSET: look it up if needed) to every subscriber that may
+ * see it and wants it.  A user who is not an admin sees its own jobs'
+ * events only (job_id JOB_UNSET: none).
+ */
+static void
+api_emit(struct api *api, int64_t job_id, const char *job, int64_t owner,
+    json_t *ev)
+{
+	struct api_sub	*s;
+	struct job_row	 jr;
+
+	LIST_FOREACH(s, &api->subs, entry) {
+		if (s->job != NULL && (job == NULL || strcmp(job, s->job) != 0))
+			continue;
+		if (s->owner != JOB_UNSET && owner == JOB_UNSET &&
+		    job_id != JOB_UNSET &&
+		    store_job_get_id(api->store, job_id, &jr, NULL) == 0) {
+			owner = (int64_t)jr.owner;	/* once per event */
+			store_job_row_clear(&jr);
+		}
+		if (s->owner != JOB_UNSET && s->owner != owner)
+			continue;
+		if (control_req_pending(s->req) > API_STREAM_MAX) {
+			s->dropped++;
+			continue;
+		}
+		if (s->dropped > 0) {
+			control_event(s->req, json_pack("{s:s,s:o,s:I}",
+			    "event", "events.dropped", "time",
+			    api_time(sched_now()), "count",
+			    (json_int_t)s->dropped));
+			s->dropped = 0;
+		}
+		control_event(s->req, json_incref(ev));
+	}
+	json_decref(ev);
+}
+
+/* {"event":NAME,"time":NOW,"job":JOB}, for the caller to complete. */
+static json_t *
+api_event_new(const char *name, const char *job)
+{
+	return json_pack("{s:s,s:o,s:o}", "event", name, "time",
+	    api_time(sched_now()), "job", job != NULL ? json_string(job) :
+	    json_null());
+}
+
+/* A job event of the API's own (job.added, job.removed, ...). */
+static void
+api_emit_job(struct api *api, const char *name, const struct job_row *jr,
+    const char *reason)
+{
+	json_t	*ev;
+
+	if (LIST_EMPTY(&api->subs))
+		return;
+	ev = api_event_new(name, jr->spec.name);
+	if (reason != NULL)
+		json_object_set_new(ev, "reason", json_string(reason));
+	api_emit(api, jr->id, jr->spec.name, (int64_t)jr->owner, ev);
+}
+
+/* Where a replay batch stands: its targets done, running, failed. */
+static void
+api_batch_counts(const struct store_batch *b, int *done, int *live,
+    int *failed)
+{
+	const struct store_replay_target	*t;
+	size_t					 i;
+	int					 ended;
+
+	*done = *live = *failed = 0;
+	for (i = 0; i < b->n; i++) {
+		t = &b->targets[i];
+		ended = t->replay_state >= 0 &&
+		    run_state_is_ended((enum run_state)t->replay_state);
+		if (t->replay_state < 0 || ended)
+			(*done)++;
+		else
+			(*live)++;
+		if (ended && t->replay_state != RUN_SUCCEEDED &&
+		    strcmp(t->status, "started") == 0)
+			(*failed)++;
+	}
+}
+
+/*
+ * What the policy tells: run.started; run.succeeded, run.failed (and
+ * run.dead when the failure is left open: no retry follows) or
+ * run.skipped; job.recovered, job.paused, job.resumed; replay.progress.
+ * The names are those of DESIGN.md section 10 where it has them.
+ */
+static void
+api_policy_event_cb(const struct policy_event *e, void *arg)
+{
+	struct api		*api = arg;
+	struct store_batch	 b;
+	const char		*name = NULL;
+	json_t			*ev;
+	int			 done, live, failed;
+
+	switch (e->type) {
+	case POLICY_RUN_STARTED:
+		name = "run.started";
+		break;
+	case POLICY_RUN_ENDED:
+		if (e->run->state == RUN_SUCCEEDED)
+			name = "run.succeeded";
+		else if (run_state_is_failure(e->run->state))
+			name = "run.failed";
+		else
+			name = "run.skipped";
+		break;
+	case POLICY_JOB_RECOVERED:
+		name = "job.recovered";
+		break;
+	case POLICY_JOB_PAUSED:
+		name = "job.paused";
+		break;
+	case POLICY_JOB_RESUMED:
+		name = "job.resumed";
+		break;
+	case POLICY_REPLAY_PROGRESS:
+		if (store_batch_get(api->store, e->batch, &b, NULL) < 0)
+			return;
+		api_batch_counts(&b, &done, &live, &failed);
+		ev = api_event_new("replay.progress", e->job);
+		json_object_set_new(ev, "batch", json_integer(e->batch));
+		json_object_set_new(ev, "total", json_integer((json_int_t)b.n));
+		json_object_set_new(ev, "done", json_integer(done));
+		json_object_set_new(ev, "running", json_integer(live));
+		json_object_set_new(ev, "failed", json_integer(failed));
+		store_batch_clear(&b);
+		api_emit(api, e->job_id, e->job, JOB_UNSET, ev);
+		return;
+	}
+	ev = api_event_new(name, e->job);
+	if (e->run != NULL)
+		json_object_set_new(ev, "run", api_run_json(e->run));
+	if (e->reason != NULL)
+		json_object_set_new(ev, "reason", json_string(e->reason));
+	api_emit(api, e->job_id, e->job, JOB_UNSET, ev);
+	if (e->type == POLICY_RUN_ENDED && e->run->resolution ==
+	    RESOLUTION_OPEN) {
+		ev = api_event_new("run.dead", e->job);
+		json_object_set_new(ev, "run", api_run_json(e->run));
+		api_emit(api, e->job_id, e->job, JOB_UNSET, ev);
+	}
+}
+
+static void
+api_sub_abort(void *arg)
+{
+	struct api_sub	*s = arg;
+	struct api	*api = s->api;
+
+	LIST_REMOVE(s, entry);
+	/* Nobody listens: the policy computes nothing more for events. */
+	if (LIST_EMPTY(&api->subs))
+		policy_set_event_cb(api->policy, NULL, NULL);
+	free(s->job);
+	free(s);
+}
+
+/*
+ * events.subscribe {"job":NAME}: events as they happen, until the client
+ * goes away (there is no result).  The first is events.subscribed: from
+ * then on nothing is missed but what events.dropped counts.  With job,
+ * only that job's events (the job need not exist yet).  A user who is
+ * not an admin gets its own jobs' events only, and naming someone else's
+ * job is permission_denied.
+ */
+static void
+api_events_subscribe(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	struct api_sub	*s;
+	struct job_row	 jr;
+	const char	*job;
+	int		 mine;
+
+	if (api_str(req, params, "job", &job, 0) != 0)
+		return;
+	if (job != NULL && !job_name_valid(job)) {
+		control_error(req, ERR_INVALID_ARGUMENT, "\"job\": not a job "
+		    "name");
+		return;
+	}
+	if (job != NULL && store_job_get(api->store, job, &jr, NULL) == 0) {
+		mine = api_may(req, &jr);
+		store_job_row_clear(&jr);
+		if (!mine) {
+			control_error(req, ERR_PERMISSION_DENIED, "job \"%s\" "
+			    "is not yours", job);
+			return;
+		}
+	}
+	s = xcalloc(1, sizeof *s);
+	s->api = api;
+	s->req = req;
+	s->job = job != NULL ? xstrdup(job) : NULL;
+	s->owner = api_owner(req);
+	if (LIST_EMPTY(&api->subs))
+		policy_set_event_cb(api->policy, api_policy_event_cb, api);
+	LIST_INSERT_HEAD(&api->subs, s, entry);
+	control_req_on_abort(req, api_sub_abort, s);
+	control_event(req, api_event_new("events.subscribed", job));
+}
+
+/* An export in progress. */
+struct api_export {
+	struct api		*api;
+	struct control_req	*req;
+	struct store_run_filter	 f;
+	int64_t			 after;		/* the last id looked at */
+	int64_t			 last;		/* the newest run at the start */
+	struct run		*page;
+	size_t			 npage;
+	size_t			 i;		/* the next run of the page */
+	int64_t			 count;		/* runs sent */
+	struct event		*ev;		/* the next turn */
+	int			 waiting;	/* for the client to read */
+};
+
+static void
+api_export_free(struct api_export *x)
+{
+	store_runs_free(x->page, x->npage);
+	if (x->ev != NULL)
+		event_free(x->ev);
+	free(x);
+}
+
+/*
+ * One turn of an export: send runs while the client keeps up, at most
+ * API_EXPORT_TURN looked at, then let the loop serve others.  Each page
+ * is a bounded read (store_run_page); a run's output is read when it is
+ * sent, so memory holds one page and one output.
+ */
+static void
+api_export_turn(struct api_export *x)
+{
+	struct store_output	 out;
+	struct run		*r;
+	json_t			*ev;
+	struct timeval		 zero = { 0, 0 };
+	char			*cause = NULL, *all;
+	size_t			 looked = 0, len;
+	int64_t			 next;
+	int			 rc;
+
+	x->waiting = 0;
+	while (looked < API_EXPORT_TURN) {
+		if (control_req_pending(x->req) > API_STREAM_MAX) {
+			x->waiting = 1;		/* api_export_drain goes on */
+			return;
+		}
+		if (x->i == x->npage) {
+			store_runs_free(x->page, x->npage);
+			x->page = NULL;
+			x->npage = x->i = 0;
+			rc = store_run_page(x->api->store, &x->f, x->after,
+			    x->last, API_EXPORT_WINDOW, &x->page, &x->npage,
+			    &next, &cause);
+			if (rc < 0)
+				goto fail;
+			if (next == x->after) {
+				control_reply(x->req, json_pack("{s:I}", "runs",
+				    (json_int_t)x->count));
+				api_export_free(x);
+				return;
+			}
+			x->after = next;
+			looked += API_EXPORT_WINDOW;
+			continue;
+		}
+		r = &x->page[x->i++];
+		looked++;
+		rc = store_run_output(x->api->store, r->id, &out, &cause);
+		if (rc == STORE_NOTFOUND) {	/* pruned meanwhile */
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		if (rc < 0)
+			goto fail;
+		len = out.head_len + out.tail_len;
+		all = xmalloc(len + 1);
+		if (out.head_len > 0)
+			memcpy(all, out.head, out.head_len);
+		if (out.tail_len > 0)
+			memcpy(all + out.head_len, out.tail, out.tail_len);
+		ev = json_pack("{s:o,s:o}", "run", api_run_json(r), "output",
+		    api_text(all, len));
+		free(all);
+		store_output_clear(&out);
+		control_event(x->req, ev);
+		x->count++;
+	}
+	evtimer_add(x->ev, &zero);
+	return;
+fail:
+	control_error(x->req, api_store_code(rc), "export stopped after %"
+	    PRId64 " runs: %s", x->count, cause);
+	free(cause);
+	api_export_free(x);
+}
+
+static void
+api_export_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	api_export_turn(arg);
+}
+
+static void
+api_export_drain(void *arg)
+{
+	struct api_export	*x = arg;
+
+	if (x->waiting)
+		api_export_turn(x);
+}
+
+static void
+api_export_abort(void *arg)
+{
+	api_export_free(arg);
+}
+
+/*
+ * export {"job":NAME,"since":T,"until":T,"state":[S...]}: every run that
+ * matches (scheduled_at in [since, until)), oldest first, each as an
+ * event {"run":RUN,"output":TEXT}, then the result {"runs":N}.  Runs
+ * recorded after the export began are not in it.  A backup before
+ * prune: it is read a page at a time from the loop, at the pace the
+ * client reads.
+ */
+static void
+api_export(struct control_req *req, json_t *params, void *arg)
+{
+	struct api			*api = arg;
+	struct api_export		*x;
+	const char			*job;
+	char				*cause = NULL;
+	int				 rc;
+
+	x = xcalloc(1, sizeof *x);
+	x->api = api;
+	x->req = req;
+	store_run_filter_init(&x->f);
+	x->f.owner = api_owner(req);
+	if (api_str(req, params, "job", &job, 0) != 0 ||
+	    api_param_time(req, params, "since", &x->f.since) != 0 ||
+	    api_param_time(req, params, "until", &x->f.until) != 0 ||
+	    api_param_states(req, params, &x->f.states) != 0 ||
+	    (job != NULL && api_job_id(api, req, job, &x->f.job_id, NULL) != 0))
+		goto fail;
+	if ((rc = store_run_last_id(api->store, &x->last, &cause)) < 0) {
+		control_error(req, api_store_code(rc), "%s", cause);
+		free(cause);
+		goto fail;
+	}
+	if ((x->ev = evtimer_new(api->base, api_export_cb, x)) == NULL) {
+		control_error(req, ERR_INTERNAL, "cannot make a timer");
+		goto fail;
+	}
+	control_req_on_abort(req, api_export_abort, x);
+	control_req_on_drain(req, api_export_drain, x);
+	api_export_turn(x);
+	return;
+fail:
+	api_export_free(x);
+}
+
+/*
  * Every method is open to every peer that can reach the socket, and each
  * handler applies the authorization rules itself (api_may, api_owner,
  * api_may_run_as, api_admin: see the top of this file), so that refused
@@ -1848,10 +2415,13 @@ static const struct control_method methods[] = {
 	{ "run.list", api_run_list, 0 },	/* own jobs' runs */
 	{ "run.get", api_run_get, 0 },
 	{ "run.output", api_run_output, 0 },
+	{ "run.follow", api_run_follow, 0 },
 	{ "run.kill", api_run_kill, 0 },
 	{ "replay", api_replay, 0 },
 	{ "replay.get", api_replay_get, 0 },	/* own batches */
 	{ "run.ack", api_ack, 0 },
+	{ "events.subscribe", api_events_subscribe, 0 }, /* own jobs' */
+	{ "export", api_export, 1 },		/* every run */
 	{ "prune", api_prune, 0 },		/* admins */
 };
 

@@ -4,10 +4,14 @@
 #ifndef SQCRON_API_H
 #define SQCRON_API_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
+struct api_sub;
 struct config;
+struct event_base;
 struct control_method;
 struct policy;
 struct prune;
@@ -26,6 +30,8 @@ struct api {
 	/* Read the configuration again (the reload method). */
 	int			(*reload)(void *, char **cause);
 	void			*reload_arg;
+	struct event_base	*base;		/* for streams that take turns */
+	LIST_HEAD(, api_sub)	 subs;		/* api.c's: events.subscribe */
 };
 
 /* The method table for control_new, with struct api as its argument. */

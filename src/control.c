@@ -14,6 +14,13 @@
  * and is dropped after idle_timeout_s; a line over the limit is answered
  * with too_large and the connection closed; past max_conns a new client
  * gets an "unavailable" error line and is closed at once.
+ *
+ * Timeouts: while no request is in progress, a client silent for
+ * idle_timeout_s is dropped.  While one is (run --wait, logs -f, an
+ * events subscription), silence is the client's right and only writing
+ * counts: a client that reads nothing of what is queued for it for
+ * idle_timeout_s is dropped.  Streaming handlers bound what they queue
+ * themselves (control_req_pending, control_req_on_drain).
  */
 
 #include <sys/socket.h>
@@ -48,6 +55,8 @@ struct control_req {
 	char			*method;
 	void			(*abort_cb)(void *);
 	void			*abort_arg;
+	void			(*drain_cb)(void *);
+	void			*drain_arg;
 };
 
 struct control_conn {
@@ -79,6 +88,20 @@ static void	control_read_cb(struct bufferevent *, void *);
 static void	control_write_cb(struct bufferevent *, void *);
 static void	control_event_cb(struct bufferevent *, short, void *);
 static void	control_process(struct control_conn *);
+
+/*
+ * Idle clients time out reading; a client waiting for an answer may stay
+ * silent, but must read what it is sent (see the top of the file).
+ */
+static void
+control_timeouts(struct control_conn *c)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = c->ctl->idle_timeout_s;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, c->req == NULL ? &tv : NULL, &tv);
+}
 
 static void
 control_conn_free(struct control_conn *c)
@@ -166,6 +189,9 @@ control_req_finish(struct control_req *req, json_t *msg)
 
 	control_send(c, msg);
 	c->req = NULL;
+	if (req->drain_cb != NULL)
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	control_timeouts(c);
 	json_decref(req->id);
 	free(req->method);
 	free(req);
@@ -225,6 +251,21 @@ control_req_on_abort(struct control_req *req, void (*cb)(void *), void *arg)
 	req->abort_arg = arg;
 }
 
+size_t
+control_req_pending(const struct control_req *req)
+{
+	return evbuffer_get_length(bufferevent_get_output(req->conn->bev));
+}
+
+void
+control_req_on_drain(struct control_req *req, void (*cb)(void *), void *arg)
+{
+	req->drain_cb = cb;
+	req->drain_arg = arg;
+	bufferevent_setwatermark(req->conn->bev, EV_WRITE,
+	    cb != NULL ? CONTROL_DRAIN_LOW : 0, 0);
+}
+
 /* Parse one line and hand it to its method's handler. */
 static void
 control_dispatch(struct control_conn *c, const char *line, size_t len)
@@ -282,6 +323,7 @@ control_dispatch(struct control_conn *c, const char *line, size_t len)
 	req->id = json_incref(id);
 	req->method = xstrdup(name);
 	c->req = req;
+	control_timeouts(c);
 	if (params == NULL || json_is_null(params)) {
 		params = json_object();
 		ctl->methods[i].handler(req, params, ctl->arg);
@@ -341,8 +383,14 @@ control_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_conn	*c = arg;
 
-	if (c->closing)
-		control_conn_free(c);
+	if (c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			control_conn_free(c);
+		return;
+	}
+	/* A streaming request may queue more now. */
+	if (c->req != NULL && c->req->drain_cb != NULL)
+		c->req->drain_cb(c->req->drain_arg);
 }
 
 static void
@@ -394,7 +442,6 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct control_conn	*c;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
-	struct timeval		 tv;
 	static const char	 busy[] = "{\"id\":null,\"error\":{\"code\":"
 	    "\"unavailable\",\"message\":\"too many connections\"}}\n";
 
@@ -428,9 +475,7 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	bufferevent_setcb(c->bev, control_read_cb, control_write_cb,
 	    control_event_cb, c);
-	tv.tv_sec = ctl->idle_timeout_s;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	control_timeouts(c);
 	/* Stop reading a client that is more than a line ahead of us. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, PROTOCOL_MAX_LINE + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

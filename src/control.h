@@ -68,5 +68,15 @@ const char	*control_req_method(const struct control_req *);
  */
 void		 control_req_on_abort(struct control_req *,
 		    void (*)(void *), void *);
+/* Bytes queued for the client and not yet written to its socket. */
+size_t		 control_req_pending(const struct control_req *);
+/*
+ * Streaming: called each time what is queued for the client falls to
+ * CONTROL_DRAIN_LOW bytes or below after a write (NULL: no more).  A
+ * handler that holds back while control_req_pending is high resumes here.
+ */
+#define CONTROL_DRAIN_LOW	(64 * 1024)
+void		 control_req_on_drain(struct control_req *,
+		    void (*)(void *), void *);
 
 #endif

@@ -56,6 +56,7 @@
 
 struct pwaiter {
 	policy_done_cb		 cb;
+	policy_output_cb	 output;	/* followers only */
 	void			*arg;
 	struct pwaiter		*next;
 };
@@ -158,6 +159,8 @@ struct policy {
 	struct event		*ev_shutdown;
 	void			(*shutdown_done)(void *);
 	void			*shutdown_arg;
+	policy_event_cb		 event_cb;
+	void			*event_arg;
 };
 
 static void	policy_fire_cb(int64_t, int64_t, uint64_t, int, int64_t,
@@ -166,6 +169,7 @@ static void	policy_clock_cb(int64_t, void *);
 static void	policy_run_done_cb(const struct runner_result *, void *);
 static void	policy_run_start_cb(int64_t, pid_t, int64_t, int64_t, void *);
 static void	policy_starts_flush(struct policy *);
+static void	policy_run_output_cb(int64_t, const char *, size_t, void *);
 static void	policy_start_queued(struct policy *);
 static void	policy_batch_cb(int, void *);
 static void	policy_retry_free(struct pretry *);
@@ -220,6 +224,26 @@ policy_job_free(struct pjob *pj)
 {
 	free(pj->name);
 	free(pj);
+}
+
+/* Tell the listener, if any. */
+static void
+policy_emit(struct policy *p, enum policy_event_type type, int64_t job_id,
+    const char *job, const struct run *run, int64_t batch,
+    const char *reason)
+{
+	struct policy_event	ev;
+
+	if (p->event_cb == NULL)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.type = type;
+	ev.job_id = job_id;
+	ev.job = job;
+	ev.run = run;
+	ev.batch = batch;
+	ev.reason = reason;
+	p->event_cb(&ev, p->event_arg);
 }
 
 struct policy *
@@ -368,6 +392,7 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 
 	policy_run_init(&r, pj, fire_at, trigger, state, now);
 	r.reason = (char *)(uintptr_t)reason;
+	r.job = pj->name;
 	rc = store_run_insert(p->store, &r, &cause);
 	if (rc == STORE_CONSTRAINT)
 		log_debug("%s: fire %" PRId64 " already recorded",
@@ -375,6 +400,9 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 	else if (rc < 0)
 		log_warnx("%s: cannot record a %s run: %s", pj->name,
 		    run_state_name(state), cause);
+	else
+		policy_emit(p, POLICY_RUN_ENDED, pj->id, pj->name, &r,
+		    JOB_UNSET, NULL);
 	free(cause);
 }
 
@@ -489,7 +517,7 @@ policy_spawn(struct policy *p, struct prun *pr)
 	rj.replay_of = pr->run.replay_of;
 	pr->run.state = RUN_RUNNING;
 	rc = runner_spawn(p->runner, &rj, policy_run_done_cb,
-	    policy_run_start_cb, NULL, pr, &cause);
+	    policy_run_start_cb, policy_run_output_cb, pr, &cause);
 	store_job_row_clear(&row);
 	if (rc == -1) {
 		policy_spawn_end(p, pr, RUN_SPAWN_ERROR, cause);
@@ -544,6 +572,7 @@ policy_run_start_cb(int64_t run_id, pid_t pid, int64_t started_at,
 	struct pstart	*ps;
 
 	pr->run.pid = pid;
+	pr->run.started_at = started_at;
 	if (p->nstarts == p->starts_size) {
 		p->starts_size = p->starts_size == 0 ? 16 : p->starts_size * 2;
 		p->starts = xreallocarray(p->starts, p->starts_size,
@@ -558,6 +587,8 @@ policy_run_start_cb(int64_t run_id, pid_t pid, int64_t started_at,
 		p->ev_starts = evtimer_new(p->base, policy_starts_cb, p);
 	if (!evtimer_pending(p->ev_starts, NULL))
 		event_active(p->ev_starts, EV_TIMEOUT, 0);
+	policy_emit(p, POLICY_RUN_STARTED, pr->run.job_id, pr->run.job,
+	    &pr->run, JOB_UNSET, NULL);
 }
 
 /* Is a run of this job executing? */
@@ -1087,7 +1118,9 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 	struct policy		*p = pr->policy;
 	struct pjob		*pj;
 	struct store_output	 out;
+	struct job_health	 h;
 	char			*cause = NULL;
+	int			 recovered = 0;
 
 	policy_starts_flush(p);	/* its start first */
 	TAILQ_REMOVE(&p->running, pr, entry);
@@ -1111,6 +1144,11 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 	    RESOLUTION_OPEN : RESOLUTION_NONE;
 	if (!p->stopping)
 		policy_retry_maybe(p, &pr->run);
+	/* Only a listener needs to know whether this success ends failures. */
+	memset(&h, 0, sizeof h);
+	if (p->event_cb != NULL && res->state == RUN_SUCCEEDED &&
+	    store_job_health(p->store, pr->run.job_id, &h, NULL) == 0)
+		recovered = h.consecutive_failures > 0;
 	memset(&out, 0, sizeof out);
 	out.head = (char *)(uintptr_t)res->output;
 	out.head_len = res->output != NULL ? res->output_len : 0;
@@ -1139,6 +1177,14 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 		free(cause);
 		cause = NULL;
 	}
+	policy_emit(p, POLICY_RUN_ENDED, pr->run.job_id, pr->run.job, &pr->run,
+	    JOB_UNSET, NULL);
+	if (recovered)
+		policy_emit(p, POLICY_JOB_RECOVERED, pr->run.job_id,
+		    pr->run.job, &pr->run, JOB_UNSET, NULL);
+	if (pr->batch != JOB_UNSET)
+		policy_emit(p, POLICY_REPLAY_PROGRESS, pr->run.job_id,
+		    pr->run.job, &pr->run, pr->batch, NULL);
 	prune_kick(p->prune, pr->run.job_id);
 	policy_notify(pr);
 	policy_prun_free(pr);
@@ -1188,8 +1234,11 @@ policy_pause_cb(evutil_socket_t fd, short what, void *arg)
 			log_warnx("%s: cannot resume: %s", row.spec.name,
 			    cause);
 			free(cause);
-		} else
+		} else {
 			log_info("%s: resumed: its pause ended", row.spec.name);
+			policy_emit(p, POLICY_JOB_RESUMED, job_id,
+			    row.spec.name, NULL, JOB_UNSET, "its pause ended");
+		}
 	}
 	store_job_row_clear(&row);
 }
@@ -1248,6 +1297,8 @@ policy_quarantine(struct policy *p, int64_t job_id)
 		goto out;
 	}
 	log_warnx("%s: %s", row.spec.name, reason);
+	policy_emit(p, POLICY_JOB_PAUSED, job_id, row.spec.name, NULL,
+	    JOB_UNSET, reason);
 	/* In the audit log as sqcrond's own change (names are plain). */
 	snprintf(params, sizeof params, "{\"name\":\"%s\",\"by\":"
 	    "\"pause_after\"}", row.spec.name);
@@ -1572,6 +1623,61 @@ policy_unwait(struct policy *p, int64_t run_id, policy_done_cb cb, void *arg)
 			}
 		}
 	}
+}
+
+/* The runner read output of a run: hand it to the run's followers. */
+static void
+policy_run_output_cb(int64_t run_id, const char *buf, size_t len, void *arg)
+{
+	struct prun	*pr = arg;
+	struct pwaiter	*w;
+
+	(void)run_id;
+	for (w = pr->waiters; w != NULL; w = w->next) {
+		if (w->output != NULL)
+			w->output(buf, len, w->arg);
+	}
+}
+
+int
+policy_follow(struct policy *p, int64_t run_id, policy_output_cb output,
+    policy_done_cb done, void *arg, char **sofar, size_t *len)
+{
+	struct prun_list	*lists[2] = { &p->running, &p->queue };
+	struct prun		*pr = NULL;
+	struct pwaiter		*w;
+	int			 i;
+
+	for (i = 0; i < 2 && pr == NULL; i++) {
+		TAILQ_FOREACH(pr, lists[i], entry)
+			if (pr->run.id == run_id)
+				break;
+	}
+	if (pr == NULL)
+		return -1;
+	/*
+	 * The loop runs one callback at a time: what the runner kept until
+	 * now, then every read after it, meet without a gap or overlap.
+	 */
+	*sofar = runner_output(p->runner, run_id, len);
+	if (*sofar == NULL) {		/* queued, or never forked */
+		*sofar = xstrdup("");
+		*len = 0;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->cb = done;
+	w->output = output;
+	w->arg = arg;
+	w->next = pr->waiters;
+	pr->waiters = w;
+	return 0;
+}
+
+void
+policy_set_event_cb(struct policy *p, policy_event_cb cb, void *arg)
+{
+	p->event_cb = cb;
+	p->event_arg = arg;
 }
 
 int64_t

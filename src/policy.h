@@ -20,6 +20,30 @@ struct tz;
 
 /* Called when a run ends (or at once for a run that never executes). */
 typedef void	(*policy_done_cb)(const struct run *, void *);
+/* Called with each piece of a live run's output, as it is read. */
+typedef void	(*policy_output_cb)(const char *, size_t, void *);
+
+/*
+ * What happened, for whoever listens (events.subscribe).  Pointers are
+ * valid only during the callback.
+ */
+enum policy_event_type {
+	POLICY_RUN_STARTED,	/* its child was forked */
+	POLICY_RUN_ENDED,	/* it ended, or was recorded skipped or missed */
+	POLICY_JOB_RECOVERED,	/* a success after failed fires */
+	POLICY_JOB_PAUSED,	/* quarantined after pause_after failures */
+	POLICY_JOB_RESUMED,	/* its pause --until ended */
+	POLICY_REPLAY_PROGRESS,	/* a run of a replay batch ended */
+};
+struct policy_event {
+	enum policy_event_type	 type;
+	int64_t			 job_id;
+	const char		*job;		/* its name */
+	const struct run	*run;		/* run events, or NULL */
+	int64_t			 batch;		/* replay progress, or JOB_UNSET */
+	const char		*reason;	/* job events, or NULL */
+};
+typedef void	(*policy_event_cb)(const struct policy_event *, void *);
 
 /* prune (may be NULL) hears of every run that ends. */
 struct policy	*policy_new(struct event_base *, struct store *,
@@ -50,6 +74,22 @@ int		 policy_trigger(struct policy *, int64_t job_id,
 /* Forget a done callback (its client went away). */
 void		 policy_unwait(struct policy *, int64_t run_id,
 		    policy_done_cb, void *arg);
+/*
+ * Follow a live (queued or running) run: *sofar (the caller frees) is
+ * what it wrote until now, as runner_output keeps it; then output sees
+ * every piece it writes after, and done is called once when it ends,
+ * after its last piece.  Nothing is lost or seen twice between *sofar and
+ * the pieces.  -1: the run is not live (read the store instead).
+ * policy_unwait(run_id, done, arg) stops following.
+ */
+int		 policy_follow(struct policy *, int64_t run_id,
+		    policy_output_cb output, policy_done_cb done, void *arg,
+		    char **sofar, size_t *len);
+/*
+ * The one listener of events (NULL: none).  Without one, nothing is
+ * computed for it.
+ */
+void		 policy_set_event_cb(struct policy *, policy_event_cb, void *);
 /*
  * Replay the fire of target (a run): a new attempt with trigger replay,
  * replay_of = target, through max_running and at most max_parallel live

@@ -2063,6 +2063,17 @@ runner_kill(struct runner *rn, int64_t run_id, const char *who)
 	return 0;
 }
 
+char *
+runner_output(struct runner *rn, int64_t run_id, size_t *len)
+{
+	struct runner_run	*r;
+
+	*len = 0;
+	if ((r = runner_find_id(rn, run_id)) == NULL)
+		return NULL;
+	return runner_output_assemble(r, len);
+}
+
 int
 runner_kill_all(struct runner *rn, const char *who)
 {

@@ -109,6 +109,13 @@ int		 runner_spawn(struct runner *, const struct runner_job *,
 		    runner_output_cb output, void *arg, char **cause);
 /* SIGTERM a run, SIGKILL after kill_grace: killed, reason who; -1: no run. */
 int		 runner_kill(struct runner *, int64_t run_id, const char *who);
+/*
+ * What a live run wrote so far, as it would be kept if it ended now
+ * (head, "[... N bytes omitted ...]", tail; *len bytes, NUL-terminated,
+ * the caller frees); NULL when no such run is live.  Every byte read
+ * after this call goes to the run's output callback.
+ */
+char		*runner_output(struct runner *, int64_t run_id, size_t *len);
 /* runner_kill every live run; returns how many were asked. */
 int		 runner_kill_all(struct runner *, const char *who);
 /* Live runs: started and not yet reported. */

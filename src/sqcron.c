@@ -80,6 +80,7 @@ static int	cmd_reload(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_prune(struct globals *, int, char **);
+static int	cmd_export(struct globals *, int, char **);
 static int	cmd_help(struct globals *, int, char **);
 static int	cmd_version(struct globals *, int, char **);
 
@@ -105,7 +106,8 @@ static const struct command commands[] = {
 	{ "runs", cmd_runs, "runs [--job NAME] [--state S,...] [--since T] "
 	    "[--until T] [--open] [--limit N]", "list runs, newest first" },
 	{ "show", cmd_show, "show RUN", "show one run in full" },
-	{ "logs", cmd_logs, "logs RUN", "print a run's output" },
+	{ "logs", cmd_logs, "logs [-f] RUN",
+	    "print a run's output; -f follows it live to its end" },
 	{ "kill", cmd_kill, "kill RUN", "stop a queued or running run" },
 	{ "audit", cmd_audit, "audit [--since T] [--limit N]",
 	    "who changed what, newest first" },
@@ -117,6 +119,9 @@ static const struct command commands[] = {
 	    "run failed fires again, once each" },
 	{ "ack", cmd_ack, "ack RUN...", "resolve failures without running "
 	    "anything" },
+	{ "export", cmd_export, "export [--job NAME] [--since T] [--until T] "
+	    "[--state S,...]", "runs and their output as NDJSON, for a backup "
+	    "before prune" },
 	{ "prune", cmd_prune, "prune [--dry-run]",
 	    "delete the runs that keep_runs and keep_days let go" },
 	{ "reload", cmd_reload, "reload",
@@ -309,7 +314,7 @@ client_read(struct client *cl)
 		if (cl->len > 0 &&
 		    (nl = memchr(cl->buf, '\n', cl->len)) != NULL) {
 			linelen = (size_t)(nl - cl->buf);
-			msg = json_loadb(cl->buf, linelen, 0, &jerr);
+			msg = json_loadb(cl->buf, linelen, JSON_ALLOW_NUL, &jerr);
 			memmove(cl->buf, nl + 1, cl->len - linelen - 1);
 			cl->len -= linelen + 1;
 			if (msg == NULL)
@@ -358,8 +363,20 @@ client_call(struct globals *g, const char *method, json_t *params,
 	len = strlen(text);
 	text[len++] = '\n';	/* json_dumps left room: replace the NUL */
 	for (off = 0; off < len; off += (size_t)w) {
-		if ((w = write(cl.fd, text + off, len - off)) <= 0)
-			err(EXIT_UNREACHABLE, "write to sqcrond");
+		w = send(cl.fd, text + off, len - off, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR) {
+			w = 0;
+			continue;
+		}
+		/*
+		 * A daemon that refuses us (too many connections) answers
+		 * and closes at once: read why rather than die of EPIPE.
+		 */
+		if (w <= 0) {
+			if (w == -1 && errno != EPIPE && errno != ECONNRESET)
+				err(EXIT_UNREACHABLE, "write to sqcrond");
+			break;
+		}
 	}
 	free(text);
 	for (;;) {
@@ -1715,29 +1732,181 @@ cmd_show(struct globals *g, int argc, char **argv)
 	return call_and_show(g, "run.get", json_pack("{s:I}", "id", id), "run");
 }
 
+/* Write bytes to stdout as they come; a closed stdout ends the command. */
+static void
+write_out(const char *buf, size_t len)
+{
+	if (len > 0 && fwrite(buf, 1, len, stdout) != len)
+		err(EXIT_FAILED, "stdout");
+	if (fflush(stdout) == EOF)
+		err(EXIT_FAILED, "stdout");
+}
+
+/*
+ * An event of run.follow: output goes to stdout byte for byte; output
+ * that sqcrond skipped because we fell behind is marked where it was,
+ * the way stored output marks what it left out.
+ */
+static void
+logs_event(json_t *ev, void *arg)
+{
+	struct globals	*g = arg;
+	json_t		*out, *skipped;
+	char		 mark[96];
+	int		 n;
+
+	if (g->json) {
+		print_json(ev);
+		return;
+	}
+	if ((out = json_object_get(ev, "output")) != NULL &&
+	    json_is_string(out))
+		write_out(json_string_value(out), json_string_length(out));
+	if ((skipped = json_object_get(ev, "skipped")) != NULL &&
+	    json_is_integer(skipped)) {
+		n = snprintf(mark, sizeof mark, "\n[... %lld bytes skipped: "
+		    "sqcron logs -f fell behind ...]\n",
+		    (long long)json_integer_value(skipped));
+		write_out(mark, (size_t)n);
+	}
+}
+
+/*
+ * logs [-f] RUN: the run's output; -f follows a live run to its end and
+ * exits as run --wait does, 0 when it succeeded, 1 when it did not.
+ */
 static int
 cmd_logs(struct globals *g, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const struct command	*c = command_find("logs");
 	json_int_t		 id;
 	json_t			*res, *out;
-	int			 ret;
+	const char		*state;
+	char			*end;
+	int			 ch, r, ret, follow = 0;
 
-	if ((ret = parse_run_id(g, c, argc, argv, &id)) != -1)
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS "f", longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		if (r == -1) {
+			usage_command(c, stdout);
+			return EXIT_OK;
+		}
+		if (ch != 'f') {
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+		follow = 1;
+	}
+	if (optind + 1 != argc)
+		return usage_error(c, optind >= argc ? "missing run id" :
+		    "too many arguments");
+	id = strtoll(argv[optind], &end, 10);
+	if (*end != '\0' || end == argv[optind] || id < 1)
+		return usage_error(c, "\"%s\" is not a run id", argv[optind]);
+	if (follow) {
+		if ((ret = client_call(g, "run.follow", json_pack("{s:I}", "id",
+		    id), &res, logs_event, g)) != EXIT_OK)
+			return ret;
+		if (g->json)
+			print_json(res);
+		state = json_string_value(json_object_get(json_object_get(res,
+		    "run"), "state"));
+		ret = state != NULL && strcmp(state, "succeeded") == 0 ?
+		    EXIT_OK : EXIT_FAILED;
+		json_decref(res);
 		return ret;
+	}
 	if ((ret = client_call(g, "run.output", json_pack("{s:I}", "id", id),
 	    &res, NULL, NULL)) != EXIT_OK)
 		return ret;
 	if (g->json)
 		ret = print_json(res);
-	else if ((out = json_object_get(res, "output")) != NULL) {
-		fwrite(json_string_value(out), 1, json_string_length(out),
-		    stdout);
-		if (fflush(stdout) == EOF)
-			err(EXIT_FAILED, "stdout");
-	}
+	else if ((out = json_object_get(res, "output")) != NULL)
+		write_out(json_string_value(out), json_string_length(out));
 	json_decref(res);
 	return ret;
+}
+
+/* An exported run: one line of JSON. */
+static void
+export_event(json_t *ev, void *arg)
+{
+	(void)arg;
+	if (json_dumpf(ev, stdout, JSON_COMPACT) == -1 ||
+	    putchar('\n') == EOF)
+		err(EXIT_FAILED, "stdout");
+}
+
+/*
+ * export [--job NAME] [--since T] [--until T] [--state S,...]: every
+ * matching run, oldest first, with its output, one JSON object a line
+ * ({"run":RUN,"output":TEXT}); nothing else is printed.
+ */
+static int
+cmd_export(struct globals *g, int argc, char **argv)
+{
+	enum { O_JOB = 300, O_STATE, O_SINCE, O_UNTIL };
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "job", required_argument, NULL, O_JOB },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "until", required_argument, NULL, O_UNTIL },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command	*c = command_find("export");
+	json_t			*params = json_object(), *res;
+	const char		*errstr, *key;
+	int			 ch, r, ret;
+
+	while ((ch = getopt_long(argc, argv, GLOBAL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if ((r = global_option(g, ch)) == 1)
+			continue;
+		switch (ch) {
+		case O_JOB:
+			json_object_set_new(params, "job", json_string(optarg));
+			break;
+		case O_STATE:
+		case O_SINCE:
+		case O_UNTIL:
+			key = ch == O_STATE ? "state" : ch == O_SINCE ?
+			    "since" : "until";
+			if (filter_option(params, key, optarg, &errstr) != 0) {
+				json_decref(params);
+				return usage_error(c, "--%s \"%s\": %s", key,
+				    optarg, errstr);
+			}
+			break;
+		default:
+			json_decref(params);
+			if (r == -1) {
+				usage_command(c, stdout);
+				return EXIT_OK;
+			}
+			usage_command(c, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		json_decref(params);
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	}
+	ret = client_call(g, "export", params, &res, export_event, NULL);
+	if (fflush(stdout) == EOF)
+		err(EXIT_FAILED, "stdout");
+	if (ret != EXIT_OK)
+		return ret;
+	json_decref(res);
+	return EXIT_OK;
 }
 
 /* A job of a prune result: its name, and whether it was removed. */

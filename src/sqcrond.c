@@ -518,6 +518,8 @@ main(int argc, char **argv)
 	d.api.zone = tz_name(d.tz);
 	d.api.reload = sqcrond_reload;
 	d.api.reload_arg = &d;
+	d.api.base = d.base;
+	LIST_INIT(&d.api.subs);
 	if (sqcrond_start_control(&d, &cause) == -1)
 		fatalx("%s", cause);
 

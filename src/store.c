@@ -231,14 +231,15 @@
  * after, with "+" on columns that must not pick another index.  Unset
  * bounds are bound as the widest integers; ?2 is ",state,state,".
  */
-#define RUN_FILTER \
+#define RUN_WHERE \
 	" AND (?1 IS NULL OR +r.job_id = ?1)" \
 	" AND (?2 IS NULL OR instr(?2, ',' || r.state || ',') > 0)" \
 	" AND +r.scheduled_at >= ?3 AND +r.scheduled_at < ?4" \
 	" AND +r.id < ?5" \
 	" AND (?6 = 0 OR +r.resolution = 'open')" \
-	" AND (?7 IS NULL OR j.owner_uid = ?7)" \
-	" ORDER BY r.id DESC LIMIT ?8"
+	" AND (?7 IS NULL OR j.owner_uid = ?7)"
+#define RUN_FILTER \
+	RUN_WHERE " ORDER BY r.id DESC LIMIT ?8"
 #define SQL_RUNS_BY_JOB \
 	RUN_SELECT " WHERE r.job_id = ?1 AND r.id < ?5" RUN_FILTER
 #define SQL_RUNS_OPEN \
@@ -250,6 +251,25 @@
 	RUN_FILTER
 #define SQL_RUNS_ALL \
 	RUN_SELECT " WHERE r.id < ?5" RUN_FILTER
+/*
+ * Export pages (store_run_page), oldest first: the end of the next
+ * window of ?4 runs after ?2 (of job ?1), then the runs of the window
+ * that pass the filter, through the primary key or runs_job.  ?8 (the
+ * limit) is unused: the window bounds a page.
+ */
+#define SQL_PAGE_END \
+	"SELECT max(id) FROM (SELECT id FROM runs WHERE id > ?2 AND id <= ?3 " \
+	"ORDER BY id LIMIT ?4)"
+#define SQL_PAGE_END_JOB \
+	"SELECT max(id) FROM (SELECT id FROM runs WHERE job_id = ?1 " \
+	"AND id > ?2 AND id <= ?3 ORDER BY id LIMIT ?4)"
+#define SQL_RUNS_PAGE \
+	RUN_SELECT " WHERE r.id > ?9 AND r.id <= ?10" RUN_WHERE " ORDER BY r.id"
+#define SQL_RUNS_PAGE_JOB \
+	RUN_SELECT " WHERE r.job_id = ?1 AND r.id > ?9 AND r.id <= ?10" \
+	RUN_WHERE " ORDER BY r.id"
+#define SQL_RUN_LAST_ID \
+	"SELECT coalesce(max(id), 0) FROM runs"
 
 /* Start-up; "state IN (...)" selects the partial index runs_live. */
 #define SQL_RUNS_RUNNING \
@@ -438,6 +458,11 @@ enum store_stmt {
 	ST_RUNS_LIVE,
 	ST_RUNS_BY_TIME,
 	ST_RUNS_ALL,
+	ST_PAGE_END,
+	ST_PAGE_END_JOB,
+	ST_RUNS_PAGE,
+	ST_RUNS_PAGE_JOB,
+	ST_RUN_LAST_ID,
 	ST_RUNS_RUNNING,
 	ST_RUNS_LOSE,
 	ST_RUNS_QUEUED,
@@ -506,6 +531,11 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_RUNS_LIVE] = SQL_RUNS_LIVE,
 	[ST_RUNS_BY_TIME] = SQL_RUNS_BY_TIME,
 	[ST_RUNS_ALL] = SQL_RUNS_ALL,
+	[ST_PAGE_END] = SQL_PAGE_END,
+	[ST_PAGE_END_JOB] = SQL_PAGE_END_JOB,
+	[ST_RUNS_PAGE] = SQL_RUNS_PAGE,
+	[ST_RUNS_PAGE_JOB] = SQL_RUNS_PAGE_JOB,
+	[ST_RUN_LAST_ID] = SQL_RUN_LAST_ID,
 	[ST_RUNS_RUNNING] = SQL_RUNS_RUNNING,
 	[ST_RUNS_LOSE] = SQL_RUNS_LOSE,
 	[ST_RUNS_QUEUED] = SQL_RUNS_QUEUED,
@@ -2112,6 +2142,65 @@ store_run_list(struct store *st, const struct store_run_filter *f,
 	return store_read_runs(st, s, rc, runsp, np, cause, "list runs");
 }
 
+int
+store_run_page(struct store *st, const struct store_run_filter *filter,
+    int64_t after, int64_t last, size_t window, struct run **runsp,
+    size_t *np, int64_t *next, char **cause)
+{
+	struct store_run_filter	 f = *filter;
+	sqlite3_stmt		*s;
+	char			 states[STORE_STATES_MAX];
+	int			 rc = SQLITE_OK, ret = STORE_OK;
+
+	*runsp = NULL;
+	*np = 0;
+	*next = after;
+	f.before_id = JOB_UNSET;
+	f.limit = 0;
+	s = st->stmt[f.job_id != JOB_UNSET ? ST_PAGE_END_JOB : ST_PAGE_END];
+	if (f.job_id != JOB_UNSET)
+		store_bind_int64(s, 1, f.job_id, &rc);
+	store_bind_int64(s, 2, after, &rc);
+	store_bind_int64(s, 3, last, &rc);
+	store_bind_int64(s, 4, window > 0 && window < INT64_MAX ?
+	    (int64_t)window : 1, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+			*next = sqlite3_column_int64(s, 0);
+	} else
+		ret = store_fail(st, rc, cause, "export: next page");
+	store_reset(s);
+	if (ret != STORE_OK || *next == after)
+		return ret;
+
+	s = st->stmt[f.job_id != JOB_UNSET ? ST_RUNS_PAGE_JOB : ST_RUNS_PAGE];
+	rc = SQLITE_OK;
+	store_bind_filter(s, &f, states, sizeof states, &rc);
+	store_bind_int64(s, 9, after, &rc);
+	store_bind_int64(s, 10, *next, &rc);
+	ret = store_read_runs(st, s, rc, runsp, np, cause, "export: page");
+	if (ret != STORE_OK)
+		*next = after;
+	return ret;
+}
+
+int
+store_run_last_id(struct store *st, int64_t *id, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_RUN_LAST_ID];
+	int		 rc, ret = STORE_OK;
+
+	*id = 0;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, rc, cause, "last run id");
+	store_reset(s);
+	return ret;
+}
+
 /* Append the query plan of s, a step a line, to *out. */
 static int
 store_explain(struct store *st, sqlite3_stmt *stmt, char **out, char **cause)
@@ -2149,6 +2238,23 @@ store_run_list_plan(struct store *st, const struct store_run_filter *f,
 
 	if ((rc = store_explain(st, st->stmt[store_run_list_stmt(f)], &out,
 	    cause)) != STORE_OK) {
+		free(out);
+		return rc;
+	}
+	*plan = out;
+	return STORE_OK;
+}
+
+int
+store_run_page_plan(struct store *st, int by_job, char **plan, char **cause)
+{
+	char	*out = xstrdup("");
+	int	 rc;
+
+	if ((rc = store_explain(st, st->stmt[by_job ? ST_PAGE_END_JOB :
+	    ST_PAGE_END], &out, cause)) != STORE_OK ||
+	    (rc = store_explain(st, st->stmt[by_job ? ST_RUNS_PAGE_JOB :
+	    ST_RUNS_PAGE], &out, cause)) != STORE_OK) {
 		free(out);
 		return rc;
 	}

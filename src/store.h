@@ -271,6 +271,18 @@ int		 store_run_get(struct store *, int64_t id, struct run *,
 int		 store_run_list(struct store *, const struct store_run_filter *,
 		    struct run **, size_t *, char **cause);
 /*
+ * Export, a page at a time, oldest first: the runs matching f (its
+ * before_id and limit are ignored) among the next `window` runs with
+ * after < id <= last -- the next runs of f's job when it has one.  *next
+ * is the id to go on after: *next == after when no run is left.  Work
+ * and memory are bounded by window however few runs match.
+ */
+int		 store_run_page(struct store *, const struct store_run_filter *f,
+		    int64_t after, int64_t last, size_t window, struct run **,
+		    size_t *, int64_t *next, char **cause);
+/* The highest run id; 0 when there is no run. */
+int		 store_run_last_id(struct store *, int64_t *id, char **cause);
+/*
  * A run's output; empty strings (not an error) when the run kept none.
  * STORE_NOTFOUND: no run has that id.
  */
@@ -421,6 +433,9 @@ struct store	*store_open_with(const char *path, int durability_full,
 		    const struct store_migration *, size_t, char **cause);
 int		 store_run_list_plan(struct store *,
 		    const struct store_run_filter *, char **plan,
+		    char **cause);
+/* The plans of store_run_page's two statements (by_job: with a job). */
+int		 store_run_page_plan(struct store *, int by_job, char **plan,
 		    char **cause);
 /* The plans of the retention statements, each after a "name:" line. */
 int		 store_prune_plan(struct store *, char **plan, char **cause);

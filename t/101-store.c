@@ -698,6 +698,94 @@ diag_plan(const char *plan)
 	}
 }
 
+/*
+ * Export pages: windows of 7 runs walk every match once, oldest first,
+ * up to the last id given, whatever the filter lets through.
+ */
+static void
+test_page(struct store *st, int64_t jb, size_t total)
+{
+	struct store_run_filter	 f;
+	struct run		*page;
+	size_t			 n, seen, i, pages;
+	int64_t			 after, next, last, prev;
+	int			 sorted, k, good;
+	char			*plan = NULL, sql[128];
+
+	last = -1;
+	k = store_run_last_id(st, &last, NULL);
+	ok(k == STORE_OK && last == raw_int("SELECT max(id) FROM runs"),
+	    "the last run id (%" PRId64 ")", last);
+	for (k = 0; k < 3; k++) {
+		store_run_filter_init(&f);
+		if (k == 1)
+			f.job_id = jb;
+		if (k == 2)
+			f.states = STORE_STATE(RUN_MISSED);
+		f.before_id = 5;	/* ignored */
+		f.limit = 1;		/* ignored */
+		after = 0;
+		seen = pages = 0;
+		prev = 0;
+		sorted = good = 1;
+		while (pages < 1000) {
+			if (store_run_page(st, &f, after, last, 7, &page, &n,
+			    &next, NULL) != STORE_OK)
+				break;
+			pages++;
+			sorted &= n <= 7;
+			for (i = 0; i < n; i++) {
+				sorted &= page[i].id > prev && page[i].id <= next;
+				prev = page[i].id;
+				good &= (k != 1 || page[i].job_id == jb) &&
+				    (k != 2 || page[i].state == RUN_MISSED) &&
+				    page[i].job != NULL;
+			}
+			seen += n;
+			store_runs_free(page, n);
+			if (next == after)
+				break;
+			after = next;
+		}
+		if (k == 0)
+			ok(seen == total && sorted && good, "export pages: "
+			    "every run once, oldest first (%zu in %zu pages)",
+			    seen, pages);
+		else if (k == 1) {
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM runs "
+			    "WHERE job_id = %" PRId64, jb);
+			ok(seen == (size_t)raw_int(sql) && sorted && good,
+			    "export pages of one job (%zu)", seen);
+		}
+		else
+			ok(seen == (size_t)raw_int("SELECT count(*) FROM runs "
+			    "WHERE state = 'missed'") && sorted && good,
+			    "export pages with a state filter (%zu)", seen);
+	}
+	store_run_filter_init(&f);
+	ok(store_run_page(st, &f, last, last, 7, &page, &n, &next, NULL) ==
+	    STORE_OK && n == 0 && next == last, "nothing after the last id");
+	store_runs_free(page, n);
+	ok(store_run_page(st, &f, 0, 3, 100, &page, &n, &next, NULL) ==
+	    STORE_OK && next <= 3 && (n == 0 || page[n - 1].id <= 3),
+	    "nothing beyond the last id given");
+	store_runs_free(page, n);
+
+	store_run_page_plan(st, 0, &plan, NULL);
+	ok(plan != NULL && strstr(plan, "INTEGER PRIMARY KEY (rowid>? AND "
+	    "rowid<?)") != NULL && strstr(plan, "TEMP B-TREE") == NULL,
+	    "export pages: through the primary key, no sort");
+	diag_plan(plan);
+	free(plan);
+	plan = NULL;
+	store_run_page_plan(st, 1, &plan, NULL);
+	ok(plan != NULL && strstr(plan, "INDEX runs_job (job_id=? AND "
+	    "id>? AND id<?)") != NULL && strstr(plan, "TEMP B-TREE") ==
+	    NULL, "export pages of a job: index runs_job, no sort");
+	diag_plan(plan);
+	free(plan);
+}
+
 /* Many runs over two jobs, then every filter and paging. */
 /* What status and failures show a peer that is not an admin. */
 static void
@@ -894,6 +982,8 @@ test_list(struct store *st, int64_t ja, int64_t jb)
 	    "everything else: by id, no sort");
 	diag_plan(plan);
 	free(plan);
+
+	test_page(st, jb, total);
 }
 
 static void

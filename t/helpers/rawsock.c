@@ -1,11 +1,12 @@
 /*
  * rawsock: talk to a Unix socket byte for byte, for protocol tests.
  *
- * usage: rawsock SOCKET [HOLD_MS]
+ * usage: rawsock SOCKET [HOLD_MS [QUIET_MS]]
  * Connects, sends standard input exactly as it is (no newline added),
  * then, after HOLD_MS (default 0) more milliseconds with the connection
- * open, prints every line received until the peer closes or 3 s pass
- * without data.  Exit 3 when it cannot connect.
+ * open, prints every line received, as it comes, until the peer closes
+ * or QUIET_MS (default 3000) pass without data.  Exit 3 when it cannot
+ * connect.
  */
 
 #include <sys/socket.h>
@@ -26,6 +27,8 @@ main(int argc, char **argv)
 	char			buf[65536];
 	ssize_t			n, w, off;
 	int			fd, hold = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 0;
+	int			quiet = argc > 3 ? (int)strtol(argv[3], NULL, 10) :
+				    3000;
 
 	if (argc < 2)
 		return 2;
@@ -54,10 +57,11 @@ replies:
 		usleep((useconds_t)hold * 1000);
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	while (poll(&pfd, 1, 3000) > 0) {
+	while (poll(&pfd, 1, quiet) > 0) {
 		if ((n = read(fd, buf, sizeof buf)) <= 0)
 			break;
 		fwrite(buf, 1, (size_t)n, stdout);
+		fflush(stdout);		/* tests watch the file grow */
 	}
 	close(fd);
 	return 0;
