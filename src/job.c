@@ -240,6 +240,54 @@ job_spec_copy(struct job_spec *dst, const struct job_spec *src)
 	dst->stdin_data = job_strdup(src->stdin_data);
 }
 
+static int
+job_str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int
+job_spec_equal(const struct job_spec *a, const struct job_spec *b)
+{
+	size_t	i;
+
+	if (a->nenv != b->nenv)
+		return 0;
+	for (i = 0; i < a->nenv; i++)
+		if (strcmp(a->env[i], b->env[i]) != 0)
+			return 0;
+	return job_str_equal(a->name, b->name) &&
+	    job_str_equal(a->schedule, b->schedule) &&
+	    job_str_equal(a->command, b->command) &&
+	    job_str_equal(a->timezone, b->timezone) &&
+	    job_str_equal(a->user, b->user) &&
+	    job_str_equal(a->workdir, b->workdir) &&
+	    a->timeout_ms == b->timeout_ms && a->memory == b->memory &&
+	    a->cpu_ms == b->cpu_ms && a->nofile == b->nofile &&
+	    a->nproc == b->nproc && a->nice == b->nice &&
+	    a->rlimit_as == b->rlimit_as &&
+	    a->kill_grace_ms == b->kill_grace_ms &&
+	    a->kill_orphans == b->kill_orphans && a->overlap == b->overlap &&
+	    a->retries == b->retries && a->backoff_ms == b->backoff_ms &&
+	    a->backoff_max_ms == b->backoff_max_ms &&
+	    job_str_equal(a->no_retry_exit, b->no_retry_exit) &&
+	    a->catchup == b->catchup &&
+	    a->starting_deadline_ms == b->starting_deadline_ms &&
+	    a->jitter_ms == b->jitter_ms && a->output_max == b->output_max &&
+	    a->keep_runs == b->keep_runs &&
+	    a->keep_days_ms == b->keep_days_ms &&
+	    a->pause_after == b->pause_after &&
+	    a->stale_after_ms == b->stale_after_ms &&
+	    job_str_equal(a->notify, b->notify) &&
+	    job_str_equal(a->notify_on, b->notify_on) &&
+	    job_str_equal(a->ping_url, b->ping_url) &&
+	    job_str_equal(a->mailto, b->mailto) &&
+	    job_str_equal(a->description, b->description) &&
+	    job_str_equal(a->stdin_data, b->stdin_data);
+}
+
 void
 run_clear(struct run *r)
 {

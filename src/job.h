@@ -166,6 +166,8 @@ void		 job_spec_init(struct job_spec *);
 void		 job_spec_clear(struct job_spec *);
 /* A deep copy into dst (initialized by this call). */
 void		 job_spec_copy(struct job_spec *dst, const struct job_spec *);
+/* Do two specs say the same, option by option (every field above)? */
+int		 job_spec_equal(const struct job_spec *, const struct job_spec *);
 /* Free the strings of a run (not the struct); accepts NULL. */
 void		 run_clear(struct run *);
 

@@ -134,6 +134,8 @@
 	"WHERE id = ?1 AND removed_at IS NULL"
 #define SQL_JOB_REMOVE \
 	"UPDATE jobs SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL"
+#define SQL_JOB_SET_LINE \
+	"UPDATE jobs SET line = ?2 WHERE id = ?1 AND removed_at IS NULL"
 #define SQL_JOB_PAUSE \
 	"UPDATE jobs SET paused = 1, paused_until = ?2, paused_reason = ?3 " \
 	"WHERE id = ?1 AND removed_at IS NULL"
@@ -436,6 +438,7 @@ enum store_stmt {
 	ST_JOB_UPDATE,
 	ST_JOB_VERSION,
 	ST_JOB_REMOVE,
+	ST_JOB_SET_LINE,
 	ST_JOB_PAUSE,
 	ST_JOB_RESUME,
 	ST_JOB_GET,
@@ -509,6 +512,7 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_JOB_UPDATE] = SQL_JOB_UPDATE,
 	[ST_JOB_VERSION] = SQL_JOB_VERSION,
 	[ST_JOB_REMOVE] = SQL_JOB_REMOVE,
+	[ST_JOB_SET_LINE] = SQL_JOB_SET_LINE,
 	[ST_JOB_PAUSE] = SQL_JOB_PAUSE,
 	[ST_JOB_RESUME] = SQL_JOB_RESUME,
 	[ST_JOB_GET] = SQL_JOB_GET,
@@ -1691,6 +1695,18 @@ store_job_remove(struct store *st, int64_t id, int64_t now, char **cause)
 	store_bind_int64(s, 1, id, &rc);
 	store_bind_int64(s, 2, now, &rc);
 	return store_write_one(st, s, rc, cause, "remove job",
+	    "no live job has id", id);
+}
+
+int
+store_job_set_line(struct store *st, int64_t id, int line, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_JOB_SET_LINE];
+	int		 rc = SQLITE_OK;
+
+	store_bind_int64(s, 1, id, &rc);
+	store_bind_int64(s, 2, line, &rc);
+	return store_write_one(st, s, rc, cause, "set job line",
 	    "no live job has id", id);
 }
 

@@ -199,6 +199,12 @@ int		 store_job_update(struct store *, struct job_row *,
 /* Remove a live job: it keeps its id, its runs and history; frees name. */
 int		 store_job_remove(struct store *, int64_t id, int64_t now,
 		    char **cause);
+/*
+ * A file job's line moved (lines above it came or went) while its
+ * definition stayed: set jobs.line alone, making no version.
+ */
+int		 store_job_set_line(struct store *, int64_t id, int line,
+		    char **cause);
 /* Pause a live job until until_at (JOB_UNSET: until resumed). */
 int		 store_job_pause(struct store *, int64_t id, int64_t until_at,
 		    const char *reason, char **cause);
