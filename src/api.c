@@ -42,6 +42,7 @@
 #include "api.h"
 #include "config.h"
 #include "control.h"
+#include "crontabs.h"
 #include "job.h"
 #include "jobspec.h"
 #include "log.h"
@@ -471,10 +472,36 @@ api_ping(struct control_req *req, json_t *params, void *arg)
 }
 
 /*
+ * The current problems of the crontab files, those of the peer's own
+ * files when it is not an admin.
+ */
+static json_t *
+api_crontab_problems(struct api *api, int64_t owner)
+{
+	const struct crontabs_problem	*p;
+	json_t				*list = json_array();
+	size_t				 n = 0, i;
+
+	p = api->crontabs != NULL ? crontabs_problems(api->crontabs, &n) :
+	    NULL;
+	for (i = 0; i < n; i++) {
+		if (owner != JOB_UNSET && (int64_t)p[i].uid != owner)
+			continue;
+		json_array_append_new(list, json_pack("{s:o,s:o,s:b,s:o,s:o}",
+		    "file", api_text(p[i].path, strlen(p[i].path)),
+		    "line", p[i].line > 0 ? json_integer(p[i].line) :
+		    json_null(), "warning", p[i].warning,
+		    "reason", api_text(p[i].reason, strlen(p[i].reason)),
+		    "message", api_text(p[i].text, strlen(p[i].text))));
+	}
+	return list;
+}
+
+/*
  * status: the daemon's health at a glance, for people and monitoring:
- * counts, and the jobs with open failures (sqcron status exits 1 when
- * there are any).  A peer that is not an admin gets the counts of its
- * own jobs.
+ * counts, the jobs with open failures (sqcron status exits 1 when there
+ * are any) and the problems of the crontab files.  A peer that is not an
+ * admin gets the counts of its own jobs and its own files' problems.
  */
 static void
 api_status(struct control_req *req, json_t *params, void *arg)
@@ -509,13 +536,14 @@ api_status(struct control_req *req, json_t *params, void *arg)
 	}
 	store_open_jobs_free(open, n);
 	control_reply(req, json_pack("{s:s,s:I,s:I,s:o,s:{s:I,s:I,s:i,s:i,"
-	    "s:I},s:o}", "version", SQCRON_VERSION, "pid",
+	    "s:I},s:o,s:o}", "version", SQCRON_VERSION, "pid",
 	    (json_int_t)getpid(), "uptime_ms", (json_int_t)(sched_now() -
 	    api->started_at), "started_at", api_time(api->started_at),
 	    "counts", "jobs", (json_int_t)jobs, "paused", (json_int_t)paused,
 	    "running", running, "queued", queued, "open_failures",
 	    (json_int_t)nopen,
-	    "failing", failing));
+	    "failing", failing,
+	    "crontab_problems", api_crontab_problems(api, owner)));
 }
 
 /*
@@ -838,8 +866,8 @@ api_find_api_job(struct api *api, struct control_req *req, json_t *params,
 	if (api_find_job(api, req, params, jr, 1) != 0)
 		return -1;
 	if (strcmp(jr->source, "api") != 0) {
-		api_fail(api, req, params, ERR_CONFLICT, "job \"%s\" comes from "
-		    "%s line %d: %s", jr->spec.name, jr->source, jr->line,
+		api_fail(api, req, params, ERR_CONFLICT, "job \"%s\" is defined "
+		    "in %s line %d: %s", jr->spec.name, jr->source, jr->line,
 		    where);
 		store_job_row_clear(jr);
 		return -1;
@@ -911,7 +939,7 @@ api_job_update(struct control_req *req, json_t *params, void *arg)
 	char		*cause = NULL;
 	int		 rc;
 
-	if (api_find_api_job(api, req, params, &jr, "edit that file") != 0)
+	if (api_find_api_job(api, req, params, &jr, "edit the file") != 0)
 		return;
 	if (api_apply(&jr.spec, params, 0, &cause) != 0 ||
 	    jobspec_check(&jr.spec, &cause) != 0) {
@@ -945,7 +973,8 @@ api_job_remove(struct control_req *req, json_t *params, void *arg)
 	char		*cause = NULL;
 	int		 rc;
 
-	if (api_find_api_job(api, req, params, &jr, "remove it there") != 0)
+	if (api_find_api_job(api, req, params, &jr,
+	    "remove the line from the file") != 0)
 		return;
 	if ((rc = store_job_remove(api->store, jr.id, sched_now(), &cause)) < 0) {
 		api_fail(api, req, params, api_store_code(rc), "%s", cause);

@@ -13,6 +13,7 @@ struct api_sub;
 struct config;
 struct event_base;
 struct control_method;
+struct crontabs;
 struct policy;
 struct prune;
 struct store;
@@ -24,6 +25,7 @@ struct api {
 	struct store		*store;
 	struct policy		*policy;
 	struct prune		*prune;
+	struct crontabs		*crontabs;	/* problems for status */
 	const struct tz		*tz;		/* the daemon's time zone */
 	int64_t			 started_at;	/* ms */
 	const char		*zone;		/* its name */

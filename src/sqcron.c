@@ -1466,7 +1466,7 @@ static int
 cmd_status(struct globals *g, int argc, char **argv)
 {
 	const struct command	*c = command_find("status");
-	json_t			*res, *counts, *f;
+	json_t			*res, *counts, *f, *problems;
 	char			 up[DURATION_BUFLEN], when[32];
 	size_t			 i;
 	int			 ret;
@@ -1509,6 +1509,13 @@ cmd_status(struct globals *g, int argc, char **argv)
 			    json_object_get(f, "job")), (long long)
 			    json_integer_value(json_object_get(f, "open")),
 			    when);
+		}
+		problems = json_object_get(res, "crontab_problems");
+		if (json_array_size(problems) > 0)
+			printf("crontab problems:\n");
+		json_array_foreach(problems, i, f) {
+			printf("  %s\n", json_string_value(json_object_get(f,
+			    "message")));
 		}
 	}
 	json_decref(res);

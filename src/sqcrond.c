@@ -11,9 +11,11 @@
  *	5. the store (migrations applied), the event loop with SIGTERM/SIGINT
  *	   (stop) and SIGHUP (reload), the runner (subreaper, SIGCHLD),
  *	   retention (prune), idle until told
- *	6. the policy: runs left running become lost, queued ones wait
- *	   again, every job is scheduled, fires missed while down recorded;
- *	   then retention goes over every job once, in the background
+ *	6. the crontab files, read into the store's file jobs; the policy:
+ *	   runs left running become lost, queued ones wait again, every job
+ *	   is scheduled, fires missed while down recorded; then retention
+ *	   goes over every job once, in the background, and the crontab
+ *	   files are watched
  *	7. the control socket (a stale one is removed)
  *	8. READY=1 to $NOTIFY_SOCKET when set
  *
@@ -44,6 +46,7 @@
 #include "api.h"
 #include "config.h"
 #include "control.h"
+#include "crontabs.h"
 #include "log.h"
 #include "policy.h"
 #include "prune.h"
@@ -74,6 +77,7 @@ struct sqcrond {
 	struct runner		*runner;
 	struct prune		*prune;
 	struct policy		*policy;
+	struct crontabs		*crontabs;
 	struct control		*control;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -368,6 +372,7 @@ sqcrond_reload(void *arg, char **cause)
 	if ((conf = sqcrond_load_config(d, cause)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", *cause);
+		crontabs_reload(d->crontabs, d->conf);
 		sqcrond_notify("READY=1");
 		return -1;
 	}
@@ -382,6 +387,7 @@ sqcrond_reload(void *arg, char **cause)
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
+	crontabs_reload(d->crontabs, conf);
 	sqcrond_notify("READY=1");
 	return 0;
 }
@@ -505,14 +511,19 @@ main(int argc, char **argv)
 	log_info("memory limits: %s", runner_memory_mode(d.runner));
 	d.prune = prune_new(d.base, d.store, d.conf);
 	if ((d.policy = policy_new(d.base, d.store, d.runner, d.prune, d.conf,
-	    d.tz, &cause)) == NULL || policy_start(d.policy, &cause) == -1)
+	    d.tz, &cause)) == NULL)
 		fatalx("%s", cause);
+	d.crontabs = crontabs_new(d.base, d.store, d.conf);
+	if (policy_start(d.policy, &cause) == -1)
+		fatalx("%s", cause);
+	crontabs_start(d.crontabs, d.policy);
 	prune_all(d.prune);
 
 	d.api.conf = d.conf;
 	d.api.store = d.store;
 	d.api.policy = d.policy;
 	d.api.prune = d.prune;
+	d.api.crontabs = d.crontabs;
 	d.api.tz = d.tz;
 	d.api.started_at = (int64_t)time(NULL) * 1000;
 	d.api.zone = tz_name(d.tz);
@@ -532,6 +543,7 @@ main(int argc, char **argv)
 		fatalx("event loop failed");
 
 	control_free(d.control);
+	crontabs_free(d.crontabs);
 	policy_free(d.policy);
 	prune_free(d.prune);
 	runner_free(d.runner);
