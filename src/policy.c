@@ -1492,6 +1492,56 @@ policy_start(struct policy *p, char **cause)
 }
 
 int
+policy_reboot(struct policy *p, const char *boot_id, char **cause)
+{
+	struct job_row	*rows = NULL;
+	struct pjob	*pj;
+	char		*last = NULL, *jcause = NULL;
+	size_t		 n, i;
+	int64_t		 now = policy_now();
+	int		 rc, nrun = 0;
+
+	if ((rc = store_meta_get(p->store, "boot_id", &last, cause)) < 0 &&
+	    rc != STORE_NOTFOUND)
+		return -1;
+	free(*cause);
+	*cause = NULL;
+	if (last != NULL && strcmp(last, boot_id) == 0) {
+		log_info("@reboot jobs ran for this boot already (boot id %s)",
+		    boot_id);
+		free(last);
+		return 0;
+	}
+	free(last);
+	if (store_job_list(p->store, JOB_UNSET, &rows, &n, cause) < 0)
+		return -1;
+	/* The runs and the boot id commit together, before any starts. */
+	policy_batch_begin(p);
+	for (i = 0; i < n; i++) {
+		if (strncmp(rows[i].spec.schedule, "@reboot", 7) != 0 ||
+		    (pj = policy_job(p, rows[i].id)) == NULL || pj->paused)
+			continue;
+		if (policy_new_run(p, pj, now, TRIGGER_REBOOT, 1, 0, now,
+		    &jcause) == NULL) {
+			log_warnx("%s: @reboot not run: %s", pj->name, jcause);
+			free(jcause);
+			jcause = NULL;
+		} else
+			nrun++;
+	}
+	store_job_rows_free(rows, n);
+	if (store_meta_set(p->store, "boot_id", boot_id, &jcause) < 0) {
+		log_warnx("the boot id is not recorded: @reboot jobs may run "
+		    "again at the next start: %s", jcause);
+		free(jcause);
+	}
+	policy_batch_end(p);
+	log_info("new boot (boot id %s): %d @reboot jobs started", boot_id,
+	    nrun);
+	return 0;
+}
+
+int
 policy_replay(struct policy *p, const struct run *target, int64_t batch,
     int max_parallel, struct run *run, char **cause)
 {

@@ -56,6 +56,13 @@ void		 policy_free(struct policy *);
  * fires missed while sqcrond was down are recorded.
  */
 int		 policy_start(struct policy *, char **cause);
+/*
+ * @reboot, once per boot: unless boot_id is the one recorded by the last
+ * call, run every live, unpaused @reboot job now (trigger reboot), and
+ * record boot_id in the same transaction.  After policy_start.
+ */
+int		 policy_reboot(struct policy *, const char *boot_id,
+		    char **cause);
 /* A new configuration (after SIGHUP). */
 void		 policy_set_config(struct policy *, const struct config *);
 /* A job was added, changed, paused or resumed in the store: reload it. */

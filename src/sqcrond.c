@@ -13,9 +13,9 @@
  *	   retention (prune), idle until told
  *	6. the crontab files, read into the store's file jobs; the policy:
  *	   runs left running become lost, queued ones wait again, every job
- *	   is scheduled, fires missed while down recorded; then retention
- *	   goes over every job once, in the background, and the crontab
- *	   files are watched
+ *	   is scheduled, fires missed while down recorded; @reboot jobs run
+ *	   when the boot id changed; then retention goes over every job
+ *	   once, in the background, and the crontab files are watched
  *	7. the control socket (a stale one is removed)
  *	8. READY=1 to $NOTIFY_SOCKET when set
  *
@@ -246,6 +246,36 @@ sqcrond_start_control(struct sqcrond *d, char **cause)
 	return d->control != NULL ? 0 : -1;
 }
 
+/*
+ * The kernel's id of this boot, for @reboot; NULL when unknown.
+ * SQCRON_TEST_BOOT_ID_FILE names a file to read instead: a hook for the
+ * test suite, documented as such, not a setting.
+ */
+static char *
+sqcrond_boot_id(void)
+{
+	const char	*path = getenv("SQCRON_TEST_BOOT_ID_FILE");
+	char		 buf[128];
+	ssize_t		 n;
+	int		 fd;
+
+	if (path == NULL || *path == '\0')
+		path = "/proc/sys/kernel/random/boot_id";
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("%s", path);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (*buf == '\0') {
+		log_warnx("%s: no boot id", path);
+		return NULL;
+	}
+	return xstrdup(buf);
+}
+
 /* Tell systemd (or anything speaking its protocol) our state. */
 static void
 sqcrond_notify(const char *state)
@@ -407,7 +437,7 @@ int
 main(int argc, char **argv)
 {
 	struct sqcrond	 d;
-	char		*cause = NULL, *abs_path = NULL;
+	char		*cause = NULL, *abs_path = NULL, *boot_id;
 	int		 ch, check = 0;
 
 	/*
@@ -517,6 +547,14 @@ main(int argc, char **argv)
 	if (policy_start(d.policy, &cause) == -1)
 		fatalx("%s", cause);
 	crontabs_start(d.crontabs, d.policy);
+	if ((boot_id = sqcrond_boot_id()) == NULL)
+		log_warnx("@reboot jobs are not run: the boot id is unknown");
+	else if (policy_reboot(d.policy, boot_id, &cause) == -1) {
+		log_warnx("@reboot jobs are not run: %s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	free(boot_id);
 	prune_all(d.prune);
 
 	d.api.conf = d.conf;
