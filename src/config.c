@@ -37,6 +37,7 @@
 #include "xmalloc.h"
 
 #define CONFIG_DEFAULT_SHELL	"/bin/sh"
+#define CONFIG_DEFAULT_SENDMAIL	"/usr/sbin/sendmail"
 #define CONFIG_DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:" \
 				"/usr/bin:/sbin:/bin"
 
@@ -197,6 +198,8 @@ static const struct config_key config_keys[] = {
 	  config_event_words, NULL, NULL },
 	{ "mailto", CONFIG_STRING, K(mailto), CF_NULL, 0, 0, NULL, NULL,
 	  NULL },
+	{ "sendmail", CONFIG_PATHNAME, K(sendmail), CF_EMPTY|CF_ABSOLUTE, 0, 0,
+	  NULL, NULL, NULL },
 
 	{ "cgroup", CONFIG_WORD, K(cgroup), 0, 0, 0, config_cgroup_words, NULL,
 	  NULL },
@@ -255,6 +258,7 @@ config_default(void)
 	cf->keep_runs = 1000;
 	cf->keep_days_ms = 90 * 86400 * MS_SECOND;
 	cf->notify_on = CONFIG_EVENTS_DEFAULT;
+	cf->sendmail = xstrdup(CONFIG_DEFAULT_SENDMAIL);
 
 	cf->cgroup = CONFIG_CGROUP_AUTO;
 	cf->memory_poll_ms = 100;

@@ -100,6 +100,7 @@ struct config {
 	size_t		  nnotify;
 	int		  notify_on;	/* CONFIG_EVENT_* */
 	char		 *mailto;	/* NULL: none */
+	char		 *sendmail;	/* mail's sendmail -t; "": no mail */
 
 	int		  cgroup;	/* CONFIG_CGROUP_* */
 	int64_t		  memory_poll_ms;

@@ -161,6 +161,8 @@ struct policy {
 	void			*shutdown_arg;
 	policy_event_cb		 event_cb;
 	void			*event_arg;
+	policy_kept_output_cb	 kept_cb;	/* runs that wrote output */
+	void			*kept_arg;
 };
 
 static void	policy_fire_cb(int64_t, int64_t, uint64_t, int, int64_t,
@@ -333,6 +335,14 @@ policy_free(struct policy *p)
 		event_free(p->ev_shutdown);
 	sched_free(p->sched);
 	free(p);
+}
+
+void
+policy_set_kept_output_cb(struct policy *p, policy_kept_output_cb cb,
+    void *arg)
+{
+	p->kept_cb = cb;
+	p->kept_arg = arg;
 }
 
 void
@@ -1158,6 +1168,8 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 		    cause);
 		free(cause);
 	}
+	if (p->kept_cb != NULL && res->output != NULL && res->output_len > 0)
+		p->kept_cb(&pr->run, res->output, res->output_len, p->kept_arg);
 	if (res->state == RUN_SUCCEEDED)
 		log_debug("%s: run %" PRId64 " succeeded", pr->run.job,
 		    pr->run.id);

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "job.h"
@@ -44,6 +45,9 @@ struct policy_event {
 	const char		*reason;	/* job events, or NULL */
 };
 typedef void	(*policy_event_cb)(const struct policy_event *, void *);
+/* Called when a run that wrote output ends: the output as kept. */
+typedef void	(*policy_kept_output_cb)(const struct run *, const char *,
+		    size_t, void *);
 
 /* prune (may be NULL) hears of every run that ends. */
 struct policy	*policy_new(struct event_base *, struct store *,
@@ -56,6 +60,9 @@ void		 policy_free(struct policy *);
  * fires missed while sqcrond was down are recorded.
  */
 int		 policy_start(struct policy *, char **cause);
+/* Hear of the output of every run that wrote some (mail). */
+void		 policy_set_kept_output_cb(struct policy *,
+		    policy_kept_output_cb, void *);
 /*
  * @reboot, once per boot: unless boot_id is the one recorded by the last
  * call, run every live, unpaused @reboot job now (trigger reboot), and

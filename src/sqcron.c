@@ -782,7 +782,7 @@ usage_job_options(const struct command *c, FILE *f, int edit)
 	if (edit)
 		fprintf(f, " --unset-env NAME");
 	fprintf(f, "\nStored now, acted on in later releases: notify, notify-on, "
-	    "ping-url, mailto.\n");
+	    "ping-url.\n");
 }
 
 static int

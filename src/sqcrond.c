@@ -48,6 +48,7 @@
 #include "control.h"
 #include "crontabs.h"
 #include "log.h"
+#include "mail.h"
 #include "policy.h"
 #include "prune.h"
 #include "runner.h"
@@ -62,11 +63,15 @@
 #define SQCRON_VERSION "0"
 #endif
 
+/* How long a stopping sqcrond waits for the mail of the last runs. */
+#define SQCROND_MAIL_WAIT_S	5
+
 struct sqcrond {
 	const char		*conf_path;
 	int			 conf_explicit;	/* -c given: the file must exist */
 	int			 foreground;
 	int			 stopping;
+	int			 mail_waiting;	/* stopping, for sendmail */
 	struct config		*conf;
 	struct tz		*tz;
 	int			 lock_fd;
@@ -78,6 +83,7 @@ struct sqcrond {
 	struct prune		*prune;
 	struct policy		*policy;
 	struct crontabs		*crontabs;
+	struct mail		*mail;
 	struct control		*control;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -276,6 +282,14 @@ sqcrond_boot_id(void)
 	return xstrdup(buf);
 }
 
+/* A run wrote output: mail it when its job says so. */
+static void
+sqcrond_output_cb(const struct run *r, const char *output, size_t len,
+    void *arg)
+{
+	mail_run(arg, r, output, len);
+}
+
 /* Tell systemd (or anything speaking its protocol) our state. */
 static void
 sqcrond_notify(const char *state)
@@ -362,10 +376,35 @@ sqcrond_watchdog(struct sqcrond *d)
 }
 
 static void
-sqcrond_stopped_cb(void *arg)
+sqcrond_exit_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct sqcrond	*d = arg;
 
+	(void)fd;
+	(void)events;
+	if (mail_pending(d->mail) > 0)
+		log_warnx("%zu messages not mailed: sqcrond stops",
+		    mail_pending(d->mail));
+	event_base_loopexit(d->base, NULL);
+}
+
+/* No job runs any more: exit, once the last runs' mail has left. */
+static void
+sqcrond_stopped_cb(void *arg)
+{
+	struct sqcrond	*d = arg;
+	struct timeval	 tv = { SQCROND_MAIL_WAIT_S, 0 };
+
+	if (mail_pending(d->mail) > 0 && !d->mail_waiting) {
+		d->mail_waiting = 1;
+		log_info("waiting up to %d s for %zu messages to be mailed",
+		    SQCROND_MAIL_WAIT_S, mail_pending(d->mail));
+		if (event_base_once(d->base, -1, EV_TIMEOUT, sqcrond_exit_cb, d,
+		    &tv) == 0) {
+			mail_when_idle(d->mail, sqcrond_stopped_cb, d);
+			return;
+		}
+	}
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -414,6 +453,7 @@ sqcrond_reload(void *arg, char **cause)
 	d->api.conf = conf;
 	policy_set_config(d->policy, conf);
 	prune_set_config(d->prune, conf);
+	mail_set_config(d->mail, conf);
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -540,9 +580,11 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	log_info("memory limits: %s", runner_memory_mode(d.runner));
 	d.prune = prune_new(d.base, d.store, d.conf);
+	d.mail = mail_new(d.runner, d.store, d.conf);
 	if ((d.policy = policy_new(d.base, d.store, d.runner, d.prune, d.conf,
 	    d.tz, &cause)) == NULL)
 		fatalx("%s", cause);
+	policy_set_kept_output_cb(d.policy, sqcrond_output_cb, d.mail);
 	d.crontabs = crontabs_new(d.base, d.store, d.conf);
 	if (policy_start(d.policy, &cause) == -1)
 		fatalx("%s", cause);
@@ -583,6 +625,7 @@ main(int argc, char **argv)
 	control_free(d.control);
 	crontabs_free(d.crontabs);
 	policy_free(d.policy);
+	mail_free(d.mail);
 	prune_free(d.prune);
 	runner_free(d.runner);
 	store_close(d.store);

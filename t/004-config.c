@@ -169,6 +169,7 @@ test_defaults(void)
 	    "default keep_runs, keep_days");
 	ok(cf->nnotify == 0 && cf->notify == NULL && cf->mailto == NULL,
 	    "default notify, mailto: none");
+	is(cf->sendmail, "/usr/sbin/sendmail", "default sendmail");
 	is_int(cf->notify_on, CONFIG_EVENT_RUN_FAILED | CONFIG_EVENT_RUN_DEAD |
 	    CONFIG_EVENT_JOB_RECOVERED | CONFIG_EVENT_JOB_STALE |
 	    CONFIG_EVENT_JOB_PAUSED, "default notify_on");
@@ -331,6 +332,8 @@ test_bad_values(void)
 	    "time zone with a leading /");
 	bad("shell = bash\n", "1: shell: \"bash\" is not an absolute path",
 	    "relative shell");
+	bad("sendmail = sbin/sendmail\n", "1: sendmail: \"sbin/sendmail\" is "
+	    "not an absolute path", "relative sendmail");
 	bad("db =\n", "1: db: value is empty", "empty db");
 	bad_prefix("timeout = 10x\n", "1: timeout: \"10x\" is not a duration (",
 	    "bad duration");
@@ -509,15 +512,16 @@ test_disable(void)
 	struct config	*cf;
 
 	cf = good("crontab =\ncrontab_dir = \"\"\nuser_crontab_dir =   \n"
-	    "metrics_textfile = off\nmetrics_listen =\n",
+	    "metrics_textfile = off\nmetrics_listen =\nsendmail =\n",
 	    "empty values disable");
 	if (cf == NULL) {
-		skip(2, "file did not load");
+		skip(3, "file did not load");
 		return;
 	}
 	ok(strcmp(cf->crontab, "") == 0 && strcmp(cf->crontab_dir, "") == 0 &&
 	    strcmp(cf->user_crontab_dir, "") == 0,
 	    "empty crontab paths are stored as \"\"");
+	is(cf->sendmail, "", "an empty sendmail is stored as \"\" (no mail)");
 	ok(cf->metrics_textfile == NULL && cf->metrics_listen == NULL,
 	    "metrics off");
 	config_free(cf);
