@@ -107,15 +107,19 @@ run() {
 }
 
 # write_config FILE [KEY=VALUE ...]: a config for a private daemon in $T.
+# No crontab files are read unless a KEY=VALUE names them.
 write_config() {
 	_f=$1
 	shift
 	{
 		echo "db = $T/sqcron.db"
 		echo "socket = $T/sqcron.sock"
-		echo "crontab ="
-		echo "crontab_dir ="
-		echo "user_crontab_dir ="
+		for _k in crontab crontab_dir user_crontab_dir; do
+			case " $* " in
+			*" $_k="*) ;;
+			*) echo "$_k =" ;;
+			esac
+		done
 		echo "log = stderr"
 		for kv in "$@"; do
 			echo "${kv%%=*} = ${kv#*=}"
