@@ -31,23 +31,19 @@
  * refuses (busy, full) is retried from a timer, backing off to 5
  * minutes; a line the store refuses is reported and the rest applied.
  *
- * Watching: one inotify descriptor on the loop.  Directories are watched
- * for entries created, written, moved in or out, removed or changed in
- * mode or owner (editors and crontab -e replace files by rename); the
- * crontab file and the links of crontab_dir are also watched through to
- * the file they name.  A directory that does not exist is waited for
- * through its nearest existing ancestor (the creation of the next
- * component), so nothing ever polls.  Events are filtered by name (a
- * vim swap file in cron.d wakes nothing) and settle for 200 ms (at most
- * 1 s while they keep coming) before the files are read; a file whose
+ * Watching (watch.c): the directories for the entries that would be
+ * read, the crontab file and the files that links in crontab_dir name;
+ * a directory that does not exist through its nearest existing ancestor,
+ * so nothing ever polls.  Changes settle for 200 ms (at most 1 s while
+ * they keep coming) before the files are read again; a file whose
  * identity, size, times, owner and mode are unchanged is not parsed
- * again.
+ * again.  The directories are watched before they are read, so that
+ * nothing written meanwhile is missed.
  *
- * What this file does not do: parse (crontab.c), schedule (policy.c) or
- * run @reboot jobs (policy_reboot, at start only).
+ * What this file does not do: parse (crontab.c), watch (watch.c),
+ * schedule (policy.c) or run @reboot jobs (policy_reboot, at start only).
  */
 
-#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -74,34 +70,13 @@
 #include "policy.h"
 #include "sched.h"
 #include "store.h"
+#include "watch.h"
 #include "xmalloc.h"
 
-#define CRONTABS_SETTLE_MS	200	/* quiet after the last event */
-#define CRONTABS_SETTLE_MAX_MS	1000	/* longest wait while events go on */
 #define CRONTABS_RETRY_MS	1000	/* first retry of a refused sync */
 #define CRONTABS_RETRY_MAX_MS	(300 * 1000)
 #define CRONTABS_DIR_MAX	65536	/* files read from one directory */
 #define CRONTABS_AUDIT_MAX	2048	/* bytes of an audit entry's params */
-
-#define CRONTABS_DIR_MASK						\
-	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |	\
-	 IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-#define CRONTABS_FILE_MASK						\
-	(IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |	\
-	 IN_MASK_ADD)
-
-enum ctwatch_kind {
-	CTWATCH_ENTRY,		/* a directory: one entry of it (name) */
-	CTWATCH_DIR,		/* crontab_dir: its wanted entries */
-	CTWATCH_USERDIR,	/* user_crontab_dir: its wanted entries */
-	CTWATCH_FILE,		/* a file, through links: anything */
-};
-
-struct ctwatch {
-	int			 wd;
-	enum ctwatch_kind	 kind;
-	char			*name;		/* CTWATCH_ENTRY's entry */
-};
 
 /* A file as last read; kept so that an unchanged one is not parsed again. */
 struct ctfile {
@@ -150,15 +125,9 @@ struct crontabs {
 	struct store		*store;
 	struct policy		*policy;	/* NULL before crontabs_start */
 	const struct config	*conf;
-	int			 ifd;		/* inotify, or -1 */
-	struct event		*ev_inotify;
-	struct event		*ev_settle;	/* settling, or a sync retry */
-	int			 settling;
-	int64_t			 settle_since;	/* monotonic ms */
+	struct watch		*watch;		/* the files and directories */
+	struct event		*ev_retry;	/* a sync the store refused */
 	int64_t			 retry_ms;	/* 0: the last sync worked */
-	int			 watch_warned;
-	struct ctwatch		*watches;
-	size_t			 nwatches;
 	struct ctfile		**files;	/* in the order read */
 	size_t			 nfiles;
 	struct crontabs_problem	*dprobs;	/* directories', this reload */
@@ -168,15 +137,6 @@ struct crontabs {
 	struct crontabs_problem	*view;		/* crontabs_problems */
 	size_t			 nview;
 };
-
-static int64_t
-crontabs_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Control characters as '?', so that a problem prints safely. */
 static void
@@ -1076,131 +1036,43 @@ crontabs_view(struct crontabs *ct)
 	}
 }
 
-/* Forget the watches; the kernel's go when the descriptor closes. */
-static void
-crontabs_watches_free(struct ctwatch *v, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-}
-
-struct ctwatches {
-	struct ctwatch	*v;
-	size_t		 n;
-};
-
-static void
-crontabs_watch_push(struct ctwatches *wv, int wd, enum ctwatch_kind kind,
-    const char *name)
-{
-	wv->v = xreallocarray(wv->v, wv->n + 1, sizeof *wv->v);
-	wv->v[wv->n].wd = wd;
-	wv->v[wv->n].kind = kind;
-	wv->v[wv->n].name = name != NULL ? xstrdup(name) : NULL;
-	wv->n++;
-}
-
 /*
- * Watch a directory for kind (entry: the name of CTWATCH_ENTRY); when it
- * does not exist (or is not a directory), watch its nearest existing
- * ancestor for the next component instead.
+ * (Re)watch what the configuration and the files read name: the
+ * crontab's directory for its entry, and the file itself; crontab_dir
+ * and user_crontab_dir for the entries that would be read; the files
+ * that links in crontab_dir name.
  */
-static void
-crontabs_watch_dir(struct crontabs *ct, struct ctwatches *wv, const char *dir,
-    enum ctwatch_kind kind, const char *entry)
-{
-	char	*path = xstrdup(dir), *name, *slash;
-	size_t	 len;
-	int	 wd;
-
-	name = entry != NULL ? xstrdup(entry) : NULL;
-	for (;;) {
-		len = strlen(path);
-		while (len > 1 && path[len - 1] == '/')
-			path[--len] = '\0';
-		if ((wd = inotify_add_watch(ct->ifd, path,
-		    CRONTABS_DIR_MASK)) != -1) {
-			crontabs_watch_push(wv, wd, kind, name);
-			break;
-		}
-		if (errno != ENOENT && errno != ENOTDIR) {
-			if (!ct->watch_warned)
-				log_warn("inotify %s (changes are read on "
-				    "reload only)", path);
-			ct->watch_warned = 1;
-			break;
-		}
-		if ((slash = strrchr(path, '/')) == NULL || len <= 1)
-			break;
-		free(name);
-		name = xstrdup(slash + 1);
-		if (slash == path)
-			path[1] = '\0';
-		else
-			*slash = '\0';
-		kind = CTWATCH_ENTRY;
-	}
-	free(name);
-	free(path);
-}
-
-/* Watch a file through links (its directory's watch sees it replaced). */
-static void
-crontabs_watch_file(struct crontabs *ct, struct ctwatches *wv,
-    const char *path)
-{
-	int	wd;
-
-	if ((wd = inotify_add_watch(ct->ifd, path, CRONTABS_FILE_MASK)) != -1)
-		crontabs_watch_push(wv, wd, CTWATCH_FILE, NULL);
-}
-
-/* (Re)watch what the configuration and the files read name. */
 static void
 crontabs_arm(struct crontabs *ct)
 {
 	const struct config	*c = ct->conf;
-	struct ctwatches	 wv;
 	char			*dir, *slash;
-	size_t			 i, j;
+	size_t			 i;
 
-	if (ct->ifd == -1)
-		return;
-	memset(&wv, 0, sizeof wv);
+	watch_begin(ct->watch);
 	if (c->crontab != NULL && *c->crontab != '\0') {
 		dir = xstrdup(c->crontab);
 		if ((slash = strrchr(dir, '/')) != NULL && slash[1] != '\0') {
 			*slash = '\0';
-			crontabs_watch_dir(ct, &wv, slash == dir ? "/" : dir,
-			    CTWATCH_ENTRY, slash + 1);
+			watch_dir(ct->watch, slash == dir ? "/" : dir, NULL,
+			    slash + 1);
 		}
 		free(dir);
-		crontabs_watch_file(ct, &wv, c->crontab);
+		watch_file(ct->watch, c->crontab);
 	}
-	if (c->crontab_dir != NULL && *c->crontab_dir != '\0')
-		crontabs_watch_dir(ct, &wv, c->crontab_dir, CTWATCH_DIR, NULL);
+	if (c->crontab_dir != NULL && *c->crontab_dir != '\0') {
+		watch_dir(ct->watch, c->crontab_dir, crontab_dirent_wanted,
+		    NULL);
+	}
 	if (c->user_crontab_dir != NULL && *c->user_crontab_dir != '\0') {
-		crontabs_watch_dir(ct, &wv, c->user_crontab_dir,
-		    CTWATCH_USERDIR, NULL);
+		watch_dir(ct->watch, c->user_crontab_dir, crontabs_user_wanted,
+		    NULL);
 	}
 	for (i = 0; i < ct->nfiles; i++) {
 		if (ct->files[i]->link)
-			crontabs_watch_file(ct, &wv, ct->files[i]->path);
+			watch_file(ct->watch, ct->files[i]->path);
 	}
-	/* Watches no longer wanted (the same inode keeps its number). */
-	for (i = 0; i < ct->nwatches; i++) {
-		for (j = 0; j < wv.n; j++)
-			if (wv.v[j].wd == ct->watches[i].wd)
-				break;
-		if (j == wv.n)
-			(void)inotify_rm_watch(ct->ifd, ct->watches[i].wd);
-	}
-	crontabs_watches_free(ct->watches, ct->nwatches);
-	ct->watches = wv.v;
-	ct->nwatches = wv.n;
+	watch_end(ct->watch);
 }
 
 /* Read (fresh: every file, else the changed ones), sync, rewatch. */
@@ -1225,107 +1097,30 @@ crontabs_run(struct crontabs *ct, int fresh)
 		    "%" PRId64 " s): %s", ct->retry_ms / 1000,
 		    cause != NULL ? cause : "unknown error");
 		free(cause);
-		ct->settling = 0;
 		tv.tv_sec = (time_t)(ct->retry_ms / 1000);
 		tv.tv_usec = (suseconds_t)(ct->retry_ms % 1000) * 1000;
-		evtimer_add(ct->ev_settle, &tv);
-	} else
+		evtimer_add(ct->ev_retry, &tv);
+	} else {
 		ct->retry_ms = 0;
+		evtimer_del(ct->ev_retry);
+	}
 	crontabs_log_sync(ct);
 	crontabs_view(ct);
 }
 
+/* The files changed (watch.c), or a refused sync is due again. */
 static void
-crontabs_settle_cb(evutil_socket_t fd, short events, void *arg)
+crontabs_changed(void *arg)
 {
-	struct crontabs	*ct = arg;
+	crontabs_run(arg, 0);
+}
 
+static void
+crontabs_retry_cb(evutil_socket_t fd, short events, void *arg)
+{
 	(void)fd;
 	(void)events;
-	ct->settling = 0;
-	crontabs_run(ct, 0);
-}
-
-/* Something changed: read the files once the events settle. */
-static void
-crontabs_settle(struct crontabs *ct)
-{
-	struct timeval	tv = { 0, CRONTABS_SETTLE_MS * 1000 };
-	int64_t		now = crontabs_mono_ms();
-
-	if (!ct->settling) {
-		ct->settling = 1;
-		ct->settle_since = now;
-	} else if (now - ct->settle_since >= CRONTABS_SETTLE_MAX_MS)
-		return;		/* due soon anyway: do not put it off */
-	evtimer_add(ct->ev_settle, &tv);
-}
-
-/* Is an event about a crontab (or a directory on the way to one)? */
-static int
-crontabs_event_wanted(struct crontabs *ct, const struct inotify_event *ev)
-{
-	const struct ctwatch	*w;
-	size_t			 i;
-
-	if (ev->mask & IN_Q_OVERFLOW)
-		return 1;
-	for (i = 0; i < ct->nwatches; i++) {
-		w = &ct->watches[i];
-		if (w->wd != ev->wd)
-			continue;
-		if (w->kind == CTWATCH_FILE ||
-		    (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)))
-			return 1;
-		if (ev->len == 0 || ev->name[0] == '\0')
-			continue;	/* the directory itself */
-		switch (w->kind) {
-		case CTWATCH_ENTRY:
-			if (strcmp(ev->name, w->name) == 0)
-				return 1;
-			break;
-		case CTWATCH_DIR:
-			if (crontab_dirent_wanted(ev->name))
-				return 1;
-			break;
-		case CTWATCH_USERDIR:
-			if (crontabs_user_wanted(ev->name))
-				return 1;
-			break;
-		case CTWATCH_FILE:
-			return 1;
-		}
-	}
-	return 0;	/* or a watch just removed: nothing to do */
-}
-
-static void
-crontabs_inotify_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct crontabs			*ct = arg;
-	const struct inotify_event	*ev;
-	char				 buf[16384]
-	    __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t				 n;
-	size_t				 off;
-	int				 dirty = 0;
-
-	(void)events;
-	for (;;) {
-		n = read(fd, buf, sizeof buf);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (off = 0; off + sizeof *ev <= (size_t)n;
-		    off += sizeof *ev + ev->len) {
-			ev = (const struct inotify_event *)(void *)(buf + off);
-			if (!dirty && crontabs_event_wanted(ct, ev))
-				dirty = 1;
-		}
-	}
-	if (dirty)
-		crontabs_settle(ct);
+	crontabs_run(arg, 0);
 }
 
 struct crontabs *
@@ -1338,15 +1133,9 @@ crontabs_new(struct event_base *base, struct store *store,
 	ct->base = base;
 	ct->store = store;
 	ct->conf = conf;
-	if ((ct->ev_settle = evtimer_new(base, crontabs_settle_cb, ct)) == NULL)
+	if ((ct->ev_retry = evtimer_new(base, crontabs_retry_cb, ct)) == NULL)
 		fatalx("evtimer_new failed");
-	if ((ct->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
-		log_warn("inotify_init1 (crontab changes are read on reload "
-		    "only)");
-	else if ((ct->ev_inotify = event_new(base, ct->ifd,
-	    EV_READ | EV_PERSIST, crontabs_inotify_cb, ct)) == NULL ||
-	    event_add(ct->ev_inotify, NULL) == -1)
-		fatalx("cannot watch the inotify descriptor");
+	ct->watch = watch_new(base, crontabs_changed, ct);
 	crontabs_run(ct, 1);
 	return ct;
 }
@@ -1361,8 +1150,7 @@ void
 crontabs_reload(struct crontabs *ct, const struct config *conf)
 {
 	ct->conf = conf;
-	ct->settling = 0;
-	evtimer_del(ct->ev_settle);
+	watch_cancel(ct->watch);
 	crontabs_run(ct, 1);
 }
 
@@ -1380,12 +1168,8 @@ crontabs_free(struct crontabs *ct)
 
 	if (ct == NULL)
 		return;
-	if (ct->ev_inotify != NULL)
-		event_free(ct->ev_inotify);
-	if (ct->ifd != -1)
-		close(ct->ifd);
-	event_free(ct->ev_settle);
-	crontabs_watches_free(ct->watches, ct->nwatches);
+	watch_free(ct->watch);
+	event_free(ct->ev_retry);
 	crontabs_files_free(ct->files, ct->nfiles);
 	crontabs_problems_free(ct->dprobs, ct->ndprobs);
 	for (i = 0; i < ct->nseen; i++)
