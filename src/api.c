@@ -2106,6 +2106,13 @@ api_emit_job(struct api *api, const char *name, const struct job_row *jr,
 	api_emit(api, jr->id, jr->spec.name, (int64_t)jr->owner, ev);
 }
 
+void
+api_job_event(struct api *api, const char *event, const struct job_row *jr,
+    const char *reason)
+{
+	api_emit_job(api, event, jr, reason);
+}
+
 /* Where a replay batch stands: its targets done, running, failed. */
 static void
 api_batch_counts(const struct store_batch *b, int *done, int *live,

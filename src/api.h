@@ -14,6 +14,7 @@ struct config;
 struct event_base;
 struct control_method;
 struct crontabs;
+struct job_row;
 struct policy;
 struct prune;
 struct store;
@@ -35,6 +36,14 @@ struct api {
 	struct event_base	*base;		/* for streams that take turns */
 	LIST_HEAD(, api_sub)	 subs;		/* api.c's: events.subscribe */
 };
+
+/*
+ * Tell subscribers of a change to a job made elsewhere than through the
+ * socket (a crontab file): event is "job.added", "job.updated" or
+ * "job.removed"; jr needs the job's id, name and owner.
+ */
+void		 api_job_event(struct api *, const char *event,
+		    const struct job_row *jr, const char *reason);
 
 /* The method table for control_new, with struct api as its argument. */
 const struct control_method	*api_methods(size_t *);

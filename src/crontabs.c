@@ -124,6 +124,8 @@ struct crontabs {
 	struct event_base	*base;
 	struct store		*store;
 	struct policy		*policy;	/* NULL before crontabs_start */
+	crontabs_event_cb	 event_cb;	/* changes, for subscribers */
+	void			*event_arg;
 	const struct config	*conf;
 	struct watch		*watch;		/* the files and directories */
 	struct event		*ev_retry;	/* a sync the store refused */
@@ -797,6 +799,32 @@ crontabs_apply(struct crontabs *ct, struct ctop *ops, size_t nops,
 	return 0;
 }
 
+/* Tell the event listener of a change applied. */
+static void
+crontabs_event(struct crontabs *ct, const char *event, const struct ctop *op)
+{
+	struct job_row	 jr;
+	char		*why;
+
+	if (ct->event_cb == NULL)
+		return;
+	memset(&jr, 0, sizeof jr);
+	jr.id = op->id;
+	if (op->want != NULL) {
+		jr.spec.name = (char *)(uintptr_t)op->want->name;
+		jr.owner = op->want->f->owner;
+		xasprintf(&why, "%s line %u", op->want->f->path,
+		    op->want->cj->line);
+	} else {
+		jr.spec.name = op->row->spec.name;
+		jr.owner = op->row->owner;
+		xasprintf(&why, "no longer in %s", op->row->source);
+	}
+	crontabs_printable(why);
+	ct->event_cb(event, &jr, why, ct->event_arg);
+	free(why);
+}
+
 /*
  * Bring the store's file jobs in step with the files read.  -1 with
  * *cause when the store refused (nothing changed; try again).
@@ -923,6 +951,7 @@ crontabs_sync(struct crontabs *ct, char **cause)
 			    ops[i].row->spec.name, ops[i].row->source);
 			if (ct->policy != NULL)
 				policy_job_removed(ct->policy, ops[i].id);
+			crontabs_event(ct, "job.removed", &ops[i]);
 			continue;
 		case CTOP_LINE:
 			nline++;
@@ -944,6 +973,8 @@ crontabs_sync(struct crontabs *ct, char **cause)
 			free(*cause);
 			*cause = NULL;
 		}
+		crontabs_event(ct, ops[i].kind == CTOP_ADD ? "job.added" :
+		    "job.updated", &ops[i]);
 	}
 	log_info("crontabs: %d jobs added, %d changed, %d removed%s",
 	    nadd, nupd, nrem, nline > 0 ? " (and lines moved)" : "");
@@ -1144,6 +1175,13 @@ void
 crontabs_start(struct crontabs *ct, struct policy *policy)
 {
 	ct->policy = policy;
+}
+
+void
+crontabs_set_event_cb(struct crontabs *ct, crontabs_event_cb cb, void *arg)
+{
+	ct->event_cb = cb;
+	ct->event_arg = arg;
 }
 
 void

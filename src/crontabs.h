@@ -13,8 +13,17 @@
 struct config;
 struct crontabs;
 struct event_base;
+struct job_row;
 struct policy;
 struct store;
+
+/*
+ * A file job was added, changed or removed ("job.added", "job.updated",
+ * "job.removed"); why says from which file and line.  jr has the job's
+ * id, name and owner; it is valid only during the call.
+ */
+typedef void	(*crontabs_event_cb)(const char *event,
+		    const struct job_row *jr, const char *why, void *);
 
 /* One current problem of the crontab files (sqcron status). */
 struct crontabs_problem {
@@ -37,6 +46,9 @@ struct crontabs	*crontabs_new(struct event_base *, struct store *,
 		    const struct config *);
 /* From now on, every change is handed to policy (after policy_start). */
 void		 crontabs_start(struct crontabs *, struct policy *);
+/* Tell cb of every change to a file job from now on (events.subscribe). */
+void		 crontabs_set_event_cb(struct crontabs *, crontabs_event_cb,
+		    void *);
 /* Stop watching and free; accepts NULL. */
 void		 crontabs_free(struct crontabs *);
 /*

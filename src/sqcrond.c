@@ -282,6 +282,14 @@ sqcrond_boot_id(void)
 	return xstrdup(buf);
 }
 
+/* A crontab changed a job: tell events.subscribe. */
+static void
+sqcrond_job_event_cb(const char *event, const struct job_row *jr,
+    const char *why, void *arg)
+{
+	api_job_event(arg, event, jr, why);
+}
+
 /* A run wrote output: mail it when its job says so. */
 static void
 sqcrond_output_cb(const struct run *r, const char *output, size_t len,
@@ -611,6 +619,7 @@ main(int argc, char **argv)
 	d.api.reload_arg = &d;
 	d.api.base = d.base;
 	LIST_INIT(&d.api.subs);
+	crontabs_set_event_cb(d.crontabs, sqcrond_job_event_cb, &d.api);
 	if (sqcrond_start_control(&d, &cause) == -1)
 		fatalx("%s", cause);
 

@@ -3,7 +3,8 @@
 # at start and when they change (no SIGHUP: new, edited, removed and
 # renamed-over files within 2 s), keeps a line's job and history across
 # edits, refuses edit/rm of file jobs, reports bad lines in status, runs
-# @reboot once per boot id, and mails output through sendmail -t.
+# @reboot once per boot id, tells events.subscribe of file jobs added,
+# changed and removed, and mails output through sendmail -t.
 . "${SQCRON_SRCDIR:-.}/t/lib.sh"
 
 umask 022
@@ -138,6 +139,12 @@ sleep 0.5
 is "$(cmp "$T/v1" "$T/v2" && echo same)" same "reload and SIGHUP with unchanged files: no new versions"
 is "$("$SQCRON" --json audit --limit 1000 | grep -o '"id":' | wc -l)" $((audits + 1)) "and no audit entry but the reload's"
 
+# Subscribers hear of file jobs added, changed and removed.
+printf '{"id":1,"method":"events.subscribe"}\n' |
+    "$SQCRON_BUILDDIR/t/helpers/rawsock" "$SQCRON_SOCKET" 0 20000 >"$T/ev" &
+evpid=$!
+wait_for "grep -qs events.subscribed '$T/ev'" 100
+
 # A new file.
 cat >"$T/cron.d/beta" <<EOF
 MAILTO=""
@@ -166,6 +173,12 @@ within "[ \"\$(field sys-daily schedule)\" = '\"18 4 * * *\"' ]" "the system cro
 rm "$T/cron.d/beta"
 within "! exists beta1 && ! exists beta2" "a removed file's jobs are removed without SIGHUP"
 like "$("$SQCRON" --json runs --state succeeded --limit 1000)" '"job":"beta2"' "and the runs of its jobs stay"
+ev=$(grep '"job":"beta1"' "$T/ev" | sed -n 's/.*"event":"\(job\.[a-z]*\)".*"reason":"\([^"]*\)".*/\1 \2/p')
+is "$ev" "job.added $T/cron.d/beta line 3
+job.updated $T/cron.d/beta line 3
+job.removed no longer in $T/cron.d/beta" "events.subscribe: job.added, job.updated, job.removed, saying where"
+kill "$evpid" 2>/dev/null
+wait "$evpid" 2>/dev/null
 
 # A file no longer group-writable loads (chmod is seen).
 chmod 644 "$T/cron.d/gw"
