@@ -85,7 +85,7 @@ api_int(int64_t v)
 }
 
 /* Text that may hold any bytes, as a valid UTF-8 JSON string. */
-static json_t *
+json_t *
 api_text(const char *s, size_t len)
 {
 	json_t		*j;
@@ -121,7 +121,7 @@ api_text(const char *s, size_t len)
 }
 
 /* RUN: the fields of DESIGN.md section 5 plus job. */
-static json_t *
+json_t *
 api_run_json(const struct run *r)
 {
 	const char	*res = run_resolution_name(r->resolution);

@@ -12,6 +12,7 @@
 
 struct config;
 struct event_base;
+struct outbox;
 struct policy;
 struct prune;
 struct runner;
@@ -56,6 +57,8 @@ void		 policy_free(struct policy *);
  * fires missed while sqcrond was down are recorded.
  */
 int		 policy_start(struct policy *, char **cause);
+/* Where run and job events go (outbox.h); NULL: nowhere. */
+void		 policy_set_outbox(struct policy *, struct outbox *);
 /* A new configuration (after SIGHUP). */
 void		 policy_set_config(struct policy *, const struct config *);
 /* A job was added, changed, paused or resumed in the store: reload it. */

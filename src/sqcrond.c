@@ -9,11 +9,13 @@
  *	   exits with "already running, pid N")
  *	4. detaching (without -f), the pid in the lock file
  *	5. the store (migrations applied), the event loop with SIGTERM/SIGINT
- *	   (stop) and SIGHUP (reload), the runner (subreaper, SIGCHLD),
- *	   retention (prune), idle until told
+ *	   (stop) and SIGHUP (reload), notification delivery (libcurl set
+ *	   up before any thread) and the outbox, the runner (subreaper,
+ *	   SIGCHLD), retention (prune), idle until told
  *	6. the policy: runs left running become lost, queued ones wait
  *	   again, every job is scheduled, fires missed while down recorded;
- *	   then retention goes over every job once, in the background
+ *	   then retention goes over every job once, in the background, and
+ *	   undelivered notifications are tried again
  *	7. the control socket (a stale one is removed)
  *	8. READY=1 to $NOTIFY_SOCKET when set
  *
@@ -45,6 +47,8 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "notify.h"
+#include "outbox.h"
 #include "policy.h"
 #include "prune.h"
 #include "runner.h"
@@ -71,6 +75,8 @@ struct sqcrond {
 	struct event_base	*base;
 	struct api		 api;
 	struct store		*store;
+	struct notify		*notify;
+	struct outbox		*outbox;
 	struct runner		*runner;
 	struct prune		*prune;
 	struct policy		*policy;
@@ -379,6 +385,8 @@ sqcrond_reload(void *arg, char **cause)
 	d->api.conf = conf;
 	policy_set_config(d->policy, conf);
 	prune_set_config(d->prune, conf);
+	notify_set_config(d->notify, conf);
+	outbox_set_config(d->outbox, conf);
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -500,14 +508,21 @@ main(int argc, char **argv)
 	if ((d.store = store_open(d.conf->db, d.conf->durability ==
 	    CONFIG_DURABILITY_FULL, &cause)) == NULL)
 		fatalx("%s: %s", d.conf->db, cause);
+	if ((d.notify = notify_new(d.base, d.store, d.conf, &cause)) == NULL)
+		fatalx("%s", cause);
+	d.outbox = outbox_new(d.store, d.conf, d.notify);
 	if ((d.runner = sqcrond_runner(&d, &cause)) == NULL)
 		fatalx("%s", cause);
 	log_info("memory limits: %s", runner_memory_mode(d.runner));
 	d.prune = prune_new(d.base, d.store, d.conf);
 	if ((d.policy = policy_new(d.base, d.store, d.runner, d.prune, d.conf,
-	    d.tz, &cause)) == NULL || policy_start(d.policy, &cause) == -1)
+	    d.tz, &cause)) == NULL)
+		fatalx("%s", cause);
+	policy_set_outbox(d.policy, d.outbox);
+	if (policy_start(d.policy, &cause) == -1)
 		fatalx("%s", cause);
 	prune_all(d.prune);
+	notify_start(d.notify);
 
 	d.api.conf = d.conf;
 	d.api.store = d.store;
@@ -535,6 +550,8 @@ main(int argc, char **argv)
 	policy_free(d.policy);
 	prune_free(d.prune);
 	runner_free(d.runner);
+	outbox_free(d.outbox);
+	notify_free(d.notify);
 	store_close(d.store);
 	event_free(d.ev_hup);
 	if (d.ev_watchdog != NULL)
