@@ -781,8 +781,7 @@ usage_job_options(const struct command *c, FILE *f, int edit)
 	}
 	if (edit)
 		fprintf(f, " --unset-env NAME");
-	fprintf(f, "\nStored now, acted on in later releases: notify, notify-on, "
-	    "ping-url, mailto.\n");
+	fprintf(f, "\nStored now, acted on in a later release: mailto.\n");
 }
 
 static int
