@@ -600,8 +600,8 @@ notify_start(struct notify *n)
 	int64_t	pending = 0;
 
 	if (store_outbox_rearm(n->store, notify_now(), NULL) == 0 &&
-	    store_outbox_count(n->store, &pending, NULL, NULL) == 0 &&
-	    pending > 0)
+	    store_outbox_count(n->store, JOB_UNSET, &pending, NULL, NULL) ==
+	    0 && pending > 0)
 		log_info("notify: %" PRId64 " notifications waiting for "
 		    "delivery", pending);
 	n->started = 1;
@@ -620,7 +620,8 @@ notify_pending(struct notify *n)
 {
 	int64_t	pending;
 
-	if (store_outbox_count(n->store, &pending, NULL, NULL) < 0)
+	if (store_outbox_count(n->store, JOB_UNSET, &pending, NULL,
+	    NULL) < 0)
 		return -1;
 	return pending;
 }

@@ -456,9 +456,12 @@
 #define SQL_OUTBOX_REARM \
 	"UPDATE outbox SET next_at = ?1 WHERE state = 'pending' " \
 	"AND next_at > ?1"
+/* ?1 an owner's jobs only, or NULL. */
 #define SQL_OUTBOX_COUNT \
-	"SELECT count(*) FILTER (WHERE state = 'pending'), " \
-	"count(*) FILTER (WHERE state = 'dead') FROM outbox"
+	"SELECT count(*) FILTER (WHERE o.state = 'pending'), " \
+	"count(*) FILTER (WHERE o.state = 'dead') FROM outbox AS o " \
+	"WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM jobs AS j " \
+	"WHERE j.id = o.job_id AND j.owner_uid = ?1)"
 
 #define SQL_META_GET \
 	"SELECT value FROM meta WHERE key = ?1"
@@ -3407,17 +3410,19 @@ store_outbox_rearm(struct store *st, int64_t now, char **cause)
 }
 
 int
-store_outbox_count(struct store *st, int64_t *pending, int64_t *dead,
-    char **cause)
+store_outbox_count(struct store *st, int64_t owner, int64_t *pending,
+    int64_t *dead, char **cause)
 {
 	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_COUNT];
-	int		 rc, ret = STORE_OK;
+	int		 rc = SQLITE_OK, ret = STORE_OK;
 
 	if (pending != NULL)
 		*pending = 0;
 	if (dead != NULL)
 		*dead = 0;
-	rc = sqlite3_step(s);
+	store_bind_i64(s, 1, owner, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		if (pending != NULL)
 			*pending = sqlite3_column_int64(s, 0);

@@ -569,8 +569,11 @@ int		 store_outbox_drop(struct store *, int64_t run_id,
 		    const char *kind, const char *event, int *n, char **cause);
 /* Start-up: every pending row is due at now (leases and backoffs end). */
 int		 store_outbox_rearm(struct store *, int64_t now, char **cause);
-/* How many rows are pending and dead (either may be NULL). */
-int		 store_outbox_count(struct store *, int64_t *pending,
-		    int64_t *dead, char **cause);
+/*
+ * How many rows are pending and dead (either may be NULL), of the jobs
+ * of owner (JOB_UNSET: all).
+ */
+int		 store_outbox_count(struct store *, int64_t owner,
+		    int64_t *pending, int64_t *dead, char **cause);
 
 #endif
