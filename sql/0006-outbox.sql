@@ -45,6 +45,6 @@ CREATE TABLE outbox (
 -- The rows to deliver, soonest first; a query uses it only when its
 -- WHERE says "state = 'pending'" word for word (store.c does).
 CREATE INDEX outbox_due ON outbox (next_at) WHERE state = 'pending';
--- A run's pending pings (an undelivered URL/start is dropped when the
--- run ends: sent after the end, it would look like a new start).
+-- A run's pending rows: those to one URL go in order (URL/start before
+-- URL/fail), a row waiting while an older one of its run is pending.
 CREATE INDEX outbox_run ON outbox (run_id) WHERE state = 'pending';

@@ -16,9 +16,9 @@
  * the output's end for failures}.  And pings: ping_url, whatever
  * notify_on says, in the healthchecks.io protocol: URL/start when a run's
  * child starts, URL when it succeeds, URL/fail when it fails, the last
- * OUTBOX_OUTPUT_MAX bytes of output as a text/plain body.  A URL/start
- * still undelivered when its run ends is dropped: delivered after the
- * end it would read as a new start.
+ * OUTBOX_OUTPUT_MAX bytes of output as a text/plain body.  The rows of
+ * one run to one URL are delivered in order (store.c), so URL/start
+ * always comes before the end.
  *
  * The body is built here, when the event happens, and stored with the
  * row: the delivery sends what was true then, whatever became of the job
@@ -412,9 +412,6 @@ outbox_ping(struct outbox *ob, const struct owants *w, int event,
 	if (event == CONFIG_EVENT_RUN_STARTED)
 		suffix = "/start";
 	else {
-		/* A start not delivered yet would arrive after the end. */
-		store_outbox_drop(ob->store, r->id, "ping",
-		    config_event_name(CONFIG_EVENT_RUN_STARTED), NULL, NULL);
 		suffix = event == CONFIG_EVENT_RUN_SUCCEEDED ? "" : "/fail";
 		len = outbox_tail(o, OUTBOX_OUTPUT_MAX, &body);
 	}

@@ -420,7 +420,9 @@
 
 /*
  * The notification outbox (0006-outbox.sql).  "state = 'pending'" word
- * for word selects the partial indexes outbox_due and outbox_run.
+ * for word selects the partial indexes outbox_due and outbox_run.  A row
+ * is ready when no older pending row of its run goes to its URL: a run's
+ * events reach a receiver in order (URL/start before URL/fail).
  */
 #define OUTBOX_COLS \
 	"id, created_at, event, kind, job_id, run_id, url, content_type, " \
@@ -429,11 +431,16 @@
 	"INSERT INTO outbox (created_at, event, kind, job_id, run_id, url, " \
 	"content_type, body, next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " \
 	"?8, ?1)"
+#define OUTBOX_READY \
+	"o.state = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS b " \
+	"WHERE b.run_id = o.run_id AND b.state = 'pending' " \
+	"AND b.id < o.id AND b.url = o.url)"
 #define SQL_OUTBOX_DUE \
-	"SELECT " OUTBOX_COLS " FROM outbox WHERE state = 'pending' " \
-	"AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2"
+	"SELECT " OUTBOX_COLS " FROM outbox AS o WHERE " OUTBOX_READY \
+	" AND o.next_at <= ?1 ORDER BY o.next_at, o.id LIMIT ?2"
 #define SQL_OUTBOX_NEXT \
-	"SELECT min(next_at) FROM outbox WHERE state = 'pending'"
+	"SELECT o.next_at FROM outbox AS o WHERE " OUTBOX_READY \
+	" ORDER BY o.next_at LIMIT 1"
 #define SQL_OUTBOX_TRY \
 	"UPDATE outbox SET attempts = attempts + 1, next_at = ?2 " \
 	"WHERE id = ?1 AND state = 'pending'"
@@ -450,9 +457,6 @@
 	"OFFSET ?1)"
 #define SQL_OUTBOX_DONE \
 	"DELETE FROM outbox WHERE id = ?1"
-#define SQL_OUTBOX_DROP \
-	"DELETE FROM outbox WHERE run_id = ?1 AND state = 'pending' " \
-	"AND kind = ?2 AND event = ?3"
 #define SQL_OUTBOX_REARM \
 	"UPDATE outbox SET next_at = ?1 WHERE state = 'pending' " \
 	"AND next_at > ?1"
@@ -547,7 +551,6 @@ enum store_stmt {
 	ST_OUTBOX_KILL,
 	ST_OUTBOX_TRIM,
 	ST_OUTBOX_DONE,
-	ST_OUTBOX_DROP,
 	ST_OUTBOX_REARM,
 	ST_OUTBOX_COUNT,
 	ST_COUNT
@@ -631,7 +634,6 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_OUTBOX_KILL] = SQL_OUTBOX_KILL,
 	[ST_OUTBOX_TRIM] = SQL_OUTBOX_TRIM,
 	[ST_OUTBOX_DONE] = SQL_OUTBOX_DONE,
-	[ST_OUTBOX_DROP] = SQL_OUTBOX_DROP,
 	[ST_OUTBOX_REARM] = SQL_OUTBOX_REARM,
 	[ST_OUTBOX_COUNT] = SQL_OUTBOX_COUNT,
 };
@@ -3372,26 +3374,6 @@ store_outbox_done(struct store *st, int64_t id, char **cause)
 	store_bind_int64(s, 1, id, &rc);
 	return store_write_one(st, s, rc, cause, "end a delivery",
 	    "no outbox row has id", id);
-}
-
-int
-store_outbox_drop(struct store *st, int64_t run_id, const char *kind,
-    const char *event, int *n, char **cause)
-{
-	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_DROP];
-	int		 rc = SQLITE_OK, ret = STORE_OK;
-
-	store_bind_int64(s, 1, run_id, &rc);
-	store_bind_text(s, 2, kind, &rc);
-	store_bind_text(s, 3, event, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		ret = store_fail(st, rc, cause, "drop deliveries");
-	else if (n != NULL)
-		*n = sqlite3_changes(st->db);
-	store_reset(s);
-	return ret;
 }
 
 int

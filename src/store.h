@@ -547,11 +547,14 @@ struct store_outbox {
  */
 int		 store_outbox_add(struct store *, const struct store_outbox *,
 		    int64_t *id, char **cause);
-/* Pending rows due at now, soonest first, at most limit of them. */
+/*
+ * Pending rows due at now, soonest first, at most limit of them; a row
+ * waits while an older pending row of its run goes to its URL.
+ */
 int		 store_outbox_due(struct store *, int64_t now, size_t limit,
 		    struct store_outbox **, size_t *, char **cause);
 void		 store_outboxes_free(struct store_outbox *, size_t);
-/* The soonest next_at of the pending rows; JOB_UNSET when none. */
+/* The soonest next_at of the rows that do not wait; JOB_UNSET: none. */
 int		 store_outbox_next(struct store *, int64_t *at, char **cause);
 /* An attempt begins: attempts + 1, and next_at (the lease) until. */
 int		 store_outbox_try(struct store *, int64_t id, int64_t until,
@@ -564,9 +567,6 @@ int		 store_outbox_fail(struct store *, int64_t id, int64_t next_at,
 		    const char *error, int64_t now, char **cause);
 /* Delivered: delete the row. */
 int		 store_outbox_done(struct store *, int64_t id, char **cause);
-/* Delete a run's pending rows of one kind and event; *n how many. */
-int		 store_outbox_drop(struct store *, int64_t run_id,
-		    const char *kind, const char *event, int *n, char **cause);
 /* Start-up: every pending row is due at now (leases and backoffs end). */
 int		 store_outbox_rearm(struct store *, int64_t now, char **cause);
 /*
