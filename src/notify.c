@@ -23,7 +23,7 @@
  * not followed) is a failure: the row is due again after 1 s, doubled
  * for each attempt it has had, capped at 1 h, +-10%; after
  * 1 + notify_retries attempts, or at once for a URL that libcurl cannot
- * use, the row is dead and the log says why.  Only http and https are
+ * parse, the row is dead and the log says why.  Only http and https are
  * spoken.  A response body is read and dropped, at most
  * NOTIFY_RESPONSE_MAX bytes of it: a receiver that sends more is cut off
  * (a 2xx status already received still counts).  Logs name a URL by its
@@ -232,6 +232,8 @@ notify_why(const struct ntransfer *t, CURLcode result, long code, char *buf,
 		snip[i] = t->snippet[i] >= ' ' && t->snippet[i] < 0x7f ?
 		    t->snippet[i] : ' ';
 	}
+	while (i > 0 && snip[i - 1] == ' ')
+		i--;
 	snip[i] = '\0';
 	snprintf(buf, size, "HTTP %ld%s%s%s", code, code >= 300 && code < 400 ?
 	    " (redirects are not followed: give the final URL)" : "",
@@ -257,8 +259,7 @@ notify_done(struct notify *n, struct ntransfer *t, CURLcode result, long code)
 		return;
 	}
 	notify_why(t, result, code, why, sizeof why);
-	final = result == CURLE_URL_MALFORMAT ||
-	    result == CURLE_UNSUPPORTED_PROTOCOL || t->attempts > n->retries;
+	final = result == CURLE_URL_MALFORMAT || t->attempts > n->retries;
 	if (final) {
 		log_warnx("notification %" PRId64 " (%s, job %" PRId64 ") to "
 		    "%s: giving up after %d attempts: %s", t->id, t->event,
