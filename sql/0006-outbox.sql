@@ -45,6 +45,7 @@ CREATE TABLE outbox (
 -- The rows to deliver, soonest first; a query uses it only when its
 -- WHERE says "state = 'pending'" word for word (store.c does).
 CREATE INDEX outbox_due ON outbox (next_at) WHERE state = 'pending';
--- A run's pending rows: those to one URL go in order (URL/start before
--- URL/fail), a row waiting while an older one of its run is pending.
+-- A run's pending rows: those to one URL, and its pings, go in order
+-- (URL/start before URL/fail), a row waiting while an older one of its
+-- run to the same place is pending.
 CREATE INDEX outbox_run ON outbox (run_id) WHERE state = 'pending';

@@ -421,8 +421,9 @@
 /*
  * The notification outbox (0006-outbox.sql).  "state = 'pending'" word
  * for word selects the partial indexes outbox_due and outbox_run.  A row
- * is ready when no older pending row of its run goes to its URL: a run's
- * events reach a receiver in order (URL/start before URL/fail).
+ * is ready when no older pending row of its run goes to the same place:
+ * its URL, or for a ping the job's ping_url (URL/start, URL, URL/fail),
+ * so that a run's events reach a receiver in order.
  */
 #define OUTBOX_COLS \
 	"id, created_at, event, kind, job_id, run_id, url, content_type, " \
@@ -434,7 +435,8 @@
 #define OUTBOX_READY \
 	"o.state = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS b " \
 	"WHERE b.run_id = o.run_id AND b.state = 'pending' " \
-	"AND b.id < o.id AND b.url = o.url)"
+	"AND b.id < o.id AND b.kind = o.kind " \
+	"AND (o.kind = 'ping' OR b.url = o.url))"
 #define SQL_OUTBOX_DUE \
 	"SELECT " OUTBOX_COLS " FROM outbox AS o WHERE " OUTBOX_READY \
 	" AND o.next_at <= ?1 ORDER BY o.next_at, o.id LIMIT ?2"

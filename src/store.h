@@ -549,7 +549,8 @@ int		 store_outbox_add(struct store *, const struct store_outbox *,
 		    int64_t *id, char **cause);
 /*
  * Pending rows due at now, soonest first, at most limit of them; a row
- * waits while an older pending row of its run goes to its URL.
+ * waits while an older pending row of its run goes to its URL (for a
+ * ping, while an older ping of its run is pending).
  */
 int		 store_outbox_due(struct store *, int64_t now, size_t limit,
 		    struct store_outbox **, size_t *, char **cause);
