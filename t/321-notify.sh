@@ -188,8 +188,9 @@ wait_for "[ \"\$(pending)\" = 0 ]" 50
 is "$(pending)" 0 "acknowledged: nothing pending"
 like "$(grep 'attempt 1 failed' "$T/sqcrond.log")" 'HTTP 500: status 500; next in' "the log says why and when next"
 
-# The receiver is down: the row stays pending across a restart, and is
-# delivered once the receiver is up again (on the same port).
+# The receiver is down: the row stays pending across a crash of sqcrond
+# (kill -9), and is delivered once the receiver is up again (on the same
+# port).
 recv_start "$T/c"
 cport=$port
 recv_stop "$recv_pid"
@@ -198,10 +199,9 @@ recv_stop "$recv_pid"
 wait_for "grep -q 'to http://127.0.0.1:$cport: attempt 1 failed' '$T/sqcrond.log'" 50
 ok $? "receiver down: the attempt fails"
 is "$(pending)" 1 "and the row is pending"
-stop_daemon
-is "$daemon_rc" 0 "sqcrond stopped"
+stop_daemon KILL
 start_daemon "$T/d.conf"
-is "$(pending)" 1 "after a restart the row is still pending"
+is "$(pending)" 1 "after kill -9 and a restart the row is still pending"
 ok $(grep -q '1 notifications waiting for delivery' "$T/sqcrond.log"; echo $?) "  and the start said so"
 recv_start "$T/c" "$cport"
 is "$port" "$cport" "the receiver is back on its port"
@@ -209,6 +209,20 @@ wait_for "[ \$(nreq $T/c) -ge 1 ]" 100
 is "$(jv "$T/c/1.body" 'd["event"], d["job"]["name"], d["run"]["exit_code"]')" '["run.failed", "later", 5]' "then it is delivered"
 wait_for "[ \"\$(pending)\" = 0 ]" 50
 is "$(pending)" 0 "and nothing is pending"
+
+# A run that sqcrond lost (killed while it ran): run.failed and run.dead
+# from the restart that records it lost.
+"$SQCRON" add long --schedule @yearly --notify "$A/long" --command 'sleep 30' >/dev/null
+"$SQCRON" run long >/dev/null
+wait_for "\"$SQCRON\" --json runs --job long | grep -q '\"state\":\"running\"'" 50
+stop_daemon KILL
+start_daemon "$T/d.conf"
+wait_for "[ \$(grep -c ' /long' $T/a/log) -ge 2 ]" 100
+n=$(grep ' /long' "$T/a/log" | head -1 | cut -d' ' -f1)
+is "$(jv "$T/a/$n.body" 'd["event"], d["run"]["state"], d["run"]["reason"]')" \
+    '["run.failed", "lost", "lost: sqcrond stopped while it ran"]' "a lost run: run.failed at the next start"
+n=$(grep ' /long' "$T/a/log" | sed -n 2p | cut -d' ' -f1)
+is "$(jv "$T/a/$n.body" 'd["event"]')" run.dead "  and run.dead"
 
 # A receiver that hangs: each attempt is cut by notify_timeout (1 s), and
 # a per-second job still starts on time.
