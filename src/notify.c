@@ -626,9 +626,3 @@ notify_pending(struct notify *n)
 		return -1;
 	return pending;
 }
-
-int
-notify_in_flight(const struct notify *n)
-{
-	return n->ntransfers;
-}

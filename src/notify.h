@@ -42,7 +42,5 @@ void		 notify_start(struct notify *);
 void		 notify_kick(struct notify *);
 /* Pending rows (for sqcron_notifications_pending); -1 when unknown. */
 int64_t		 notify_pending(struct notify *);
-/* Deliveries in flight now. */
-int		 notify_in_flight(const struct notify *);
 
 #endif
