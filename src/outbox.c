@@ -492,22 +492,7 @@ outbox_run_ended(struct outbox *ob, const struct run *r, const char *output,
 	return ret;
 }
 
-/* A recorded run, its job and its kept output. */
-static int
-outbox_read_run(struct outbox *ob, int64_t run_id, struct run *r,
-    struct job_row *jr, struct store_output *out)
-{
-	memset(out, 0, sizeof *out);
-	if (store_run_get(ob->store, run_id, r, NULL) < 0)
-		return -1;
-	if (store_job_get_id(ob->store, r->job_id, jr, NULL) < 0) {
-		run_clear(r);
-		return -1;
-	}
-	return 0;
-}
-
-/* The output of a recorded run, read only when a body needs it. */
+/* The output of a recorded run, as the store kept it. */
 static void
 outbox_read_output(struct outbox *ob, int64_t run_id,
     struct store_output *out, struct oout *o)
@@ -521,81 +506,68 @@ outbox_read_output(struct outbox *ob, int64_t run_id,
 	o->tail_len = out->tail_len;
 }
 
-int
-outbox_run_recorded(struct outbox *ob, int64_t run_id, int64_t now)
+/*
+ * The events of a run as the store has it now: its start
+ * (CONFIG_EVENT_RUN_STARTED), a retry that will not come
+ * (CONFIG_EVENT_RUN_DEAD), or its end (0).
+ */
+static int
+outbox_recorded(struct outbox *ob, int64_t run_id, int event, int64_t now)
 {
 	struct run		r;
 	struct job_row		jr;
 	struct store_output	out;
+	struct owants		w;
 	struct oout		o;
-	int			ret;
+	int			ret = 0;
 
 	if (ob == NULL)
 		return 0;
-	if (outbox_read_run(ob, run_id, &r, &jr, &out) < 0)
+	if (store_run_get(ob->store, run_id, &r, NULL) < 0)
 		return -1;
-	outbox_read_output(ob, run_id, &out, &o);
-	ret = outbox_end(ob, &jr, &r, &o, 0, now);
+	if (store_job_get_id(ob->store, r.job_id, &jr, NULL) < 0) {
+		run_clear(&r);
+		return -1;
+	}
+	memset(&out, 0, sizeof out);
+	memset(&o, 0, sizeof o);	/* a start: nothing printed yet */
+	if (event != CONFIG_EVENT_RUN_STARTED)
+		outbox_read_output(ob, run_id, &out, &o);
+	if (event == 0)
+		ret = outbox_end(ob, &jr, &r, &o, 0, now);
+	else {
+		outbox_wants(ob, &jr.spec, &w);
+		if (outbox_webhook(ob, &w, event, now, jr.id, &jr.spec, &r, &o,
+		    NULL) < 0)
+			ret = -1;
+		if (event == CONFIG_EVENT_RUN_STARTED &&
+		    outbox_ping(ob, &w, event, now, &r, &o) < 0)
+			ret = -1;
+		outbox_wants_clear(&w);
+		outbox_kick(ob);
+	}
 	store_output_clear(&out);
 	store_job_row_clear(&jr);
 	run_clear(&r);
 	return ret;
+}
+
+int
+outbox_run_recorded(struct outbox *ob, int64_t run_id, int64_t now)
+{
+	return outbox_recorded(ob, run_id, 0, now);
 }
 
 int
 outbox_run_dead(struct outbox *ob, int64_t run_id, int64_t now)
 {
-	struct run		r;
-	struct job_row		jr;
-	struct store_output	out;
-	struct owants		w;
-	struct oout		o;
-	int			ret = 0;
-
-	if (ob == NULL)
-		return 0;
-	if (outbox_read_run(ob, run_id, &r, &jr, &out) < 0)
-		return -1;
-	outbox_wants(ob, &jr.spec, &w);
-	if (w.events & CONFIG_EVENT_RUN_DEAD) {
-		outbox_read_output(ob, run_id, &out, &o);
-		ret = outbox_webhook(ob, &w, CONFIG_EVENT_RUN_DEAD, now, jr.id,
-		    &jr.spec, &r, &o, NULL);
-	}
-	outbox_wants_clear(&w);
-	outbox_kick(ob);
-	store_output_clear(&out);
-	store_job_row_clear(&jr);
-	run_clear(&r);
-	return ret;
+	return outbox_recorded(ob, run_id, CONFIG_EVENT_RUN_DEAD, now);
 }
 
 int
 outbox_run_started(struct outbox *ob, int64_t run_id, int64_t now)
 {
-	struct run		r;
-	struct job_row		jr;
-	struct store_output	out;
-	struct owants		w;
-	struct oout		o;
-	int			ret = 0;
-
-	if (ob == NULL)
-		return 0;
-	if (outbox_read_run(ob, run_id, &r, &jr, &out) < 0)
-		return -1;
-	outbox_wants(ob, &jr.spec, &w);
-	memset(&o, 0, sizeof o);	/* nothing printed yet */
-	if (outbox_webhook(ob, &w, CONFIG_EVENT_RUN_STARTED, now, jr.id,
-	    &jr.spec, &r, &o, NULL) < 0)
-		ret = -1;
-	if (outbox_ping(ob, &w, CONFIG_EVENT_RUN_STARTED, now, &r, &o) < 0)
-		ret = -1;
-	outbox_wants_clear(&w);
-	outbox_kick(ob);
-	store_job_row_clear(&jr);
-	run_clear(&r);
-	return ret;
+	return outbox_recorded(ob, run_id, CONFIG_EVENT_RUN_STARTED, now);
 }
 
 int
