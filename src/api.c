@@ -86,7 +86,7 @@ api_int(int64_t v)
 }
 
 /* Text that may hold any bytes, as a valid UTF-8 JSON string. */
-static json_t *
+json_t *
 api_text(const char *s, size_t len)
 {
 	json_t		*j;
@@ -122,7 +122,7 @@ api_text(const char *s, size_t len)
 }
 
 /* RUN: the fields of DESIGN.md section 5 plus job. */
-static json_t *
+json_t *
 api_run_json(const struct run *r)
 {
 	const char	*res = run_resolution_name(r->resolution);
@@ -511,12 +511,13 @@ api_status(struct control_req *req, json_t *params, void *arg)
 	json_t			*failing;
 	char			*cause = NULL;
 	size_t			 n = 0, i;
-	int64_t			 jobs, paused, nopen = 0, owner;
+	int64_t			 jobs, paused, nopen = 0, owner, pending;
 	int			 running, queued;
 
 	(void)params;
 	owner = api_owner(req);
 	if (store_job_counts(api->store, owner, &jobs, &paused, &cause) < 0 ||
+	    store_outbox_count(api->store, owner, &pending, NULL, &cause) < 0 ||
 	    store_open_by_job(api->store, owner, &open, &n, &cause) < 0) {
 		control_error(req, ERR_UNAVAILABLE, "%s", cause);
 		free(cause);
@@ -536,12 +537,12 @@ api_status(struct control_req *req, json_t *params, void *arg)
 	}
 	store_open_jobs_free(open, n);
 	control_reply(req, json_pack("{s:s,s:I,s:I,s:o,s:{s:I,s:I,s:i,s:i,"
-	    "s:I},s:o,s:o}", "version", SQCRON_VERSION, "pid",
+	    "s:I,s:I},s:o,s:o}", "version", SQCRON_VERSION, "pid",
 	    (json_int_t)getpid(), "uptime_ms", (json_int_t)(sched_now() -
 	    api->started_at), "started_at", api_time(api->started_at),
 	    "counts", "jobs", (json_int_t)jobs, "paused", (json_int_t)paused,
 	    "running", running, "queued", queued, "open_failures",
-	    (json_int_t)nopen,
+	    (json_int_t)nopen, "notifications_pending", (json_int_t)pending,
 	    "failing", failing,
 	    "crontab_problems", api_crontab_problems(api, owner)));
 }

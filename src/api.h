@@ -48,4 +48,13 @@ void		 api_job_event(struct api *, const char *event,
 /* The method table for control_new, with struct api as its argument. */
 const struct control_method	*api_methods(size_t *);
 
+/*
+ * The JSON shapes that notifications share with the protocol (outbox.c):
+ * RUN as run.get returns it, and any bytes as a valid UTF-8 string.
+ */
+struct json_t;
+struct run;
+struct json_t	*api_run_json(const struct run *);
+struct json_t	*api_text(const char *, size_t);
+
 #endif

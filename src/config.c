@@ -137,6 +137,11 @@ static const struct config_word config_format_words[] = {
 	{ "json", 1, 0 },
 	{ NULL, 0, 0 }
 };
+static const struct config_word config_notify_format_words[] = {
+	{ "json", CONFIG_NOTIFY_JSON, 0 },
+	{ "slack", CONFIG_NOTIFY_SLACK, 0 },
+	{ NULL, 0, 0 }
+};
 static const struct config_word config_event_words[] = {
 	{ "run.failed", CONFIG_EVENT_RUN_FAILED, 0 },
 	{ "run.dead", CONFIG_EVENT_RUN_DEAD, 0 },
@@ -196,6 +201,8 @@ static const struct config_key config_keys[] = {
 	{ "notify", CONFIG_URLS, K(notify), 0, 0, 0, NULL, NULL, NULL },
 	{ "notify_on", CONFIG_EVENTS, K(notify_on), 0, 0, 0,
 	  config_event_words, NULL, NULL },
+	{ "notify_format", CONFIG_WORD, K(notify_format), 0, 0, 0,
+	  config_notify_format_words, NULL, NULL },
 	{ "mailto", CONFIG_STRING, K(mailto), CF_NULL, 0, 0, NULL, NULL,
 	  NULL },
 	{ "sendmail", CONFIG_PATHNAME, K(sendmail), CF_EMPTY|CF_ABSOLUTE, 0, 0,
@@ -259,6 +266,7 @@ config_default(void)
 	cf->keep_days_ms = 90 * 86400 * MS_SECOND;
 	cf->notify_on = CONFIG_EVENTS_DEFAULT;
 	cf->sendmail = xstrdup(CONFIG_DEFAULT_SENDMAIL);
+	cf->notify_format = CONFIG_NOTIFY_JSON;
 
 	cf->cgroup = CONFIG_CGROUP_AUTO;
 	cf->memory_poll_ms = 100;
@@ -429,6 +437,21 @@ config_word_name(const struct config_word *words, int value)
 			return (words->name);
 	}
 	return ("?");
+}
+
+int
+config_event_bit(const char *name)
+{
+	const struct config_word	*w;
+
+	w = config_word_find(config_event_words, name);
+	return (w != NULL ? w->value : 0);
+}
+
+const char *
+config_event_name(int bit)
+{
+	return (config_word_name(config_event_words, bit));
 }
 
 /* "skip, latest, all": the words a key accepts, for messages. */

@@ -51,6 +51,11 @@ enum config_durability {
 	CONFIG_DURABILITY_FULL
 };
 
+enum config_notify_format {
+	CONFIG_NOTIFY_JSON,		/* sqcron's payload (DESIGN.md 10) */
+	CONFIG_NOTIFY_SLACK		/* {"text": ...} for Slack and alike */
+};
+
 enum config_log {
 	CONFIG_LOG_DEFAULT,		/* not set: syslog, or stderr with -f */
 	CONFIG_LOG_SYSLOG,
@@ -99,6 +104,7 @@ struct config {
 	char		**notify;	/* URLs, nnotify of them */
 	size_t		  nnotify;
 	int		  notify_on;	/* CONFIG_EVENT_* */
+	int		  notify_format; /* CONFIG_NOTIFY_* */
 	char		 *mailto;	/* NULL: none */
 	char		 *sendmail;	/* mail's sendmail -t; "": no mail */
 
@@ -125,5 +131,9 @@ struct config	*config_load(const char *, char **);
 void		 config_free(struct config *);
 /* Print every key = value in file syntax, as config_load reads it. */
 void		 config_dump(const struct config *, FILE *);
+/* The CONFIG_EVENT_* bit of an event name ("run.failed"); 0: none. */
+int		 config_event_bit(const char *);
+/* The name of one CONFIG_EVENT_* bit ("?" for anything else). */
+const char	*config_event_name(int);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cronexpr.h"
 #include "duration.h"
@@ -193,23 +194,38 @@ jobspec_exit_in(const char *list, int status)
 	return 0;
 }
 
+/*
+ * Comma-separated http:// or https:// URLs, each with a host and without
+ * blanks or control characters: whatever else is wrong with one, the
+ * receiver or libcurl says when it is used.
+ */
 static int
 jobspec_check_urls(const char *s, const char **why)
 {
-	const char	*p = s;
-	size_t		 len;
+	const char	*p = s, *host;
+	size_t		 len, i;
 
 	for (;;) {
 		len = strcspn(p, ",");
-		if (!((len > 7 && strncmp(p, "http://", 7) == 0) ||
-		    (len > 8 && strncmp(p, "https://", 8) == 0))) {
+		if (len > 7 && strncasecmp(p, "http://", 7) == 0)
+			host = p + 7;
+		else if (len > 8 && strncasecmp(p, "https://", 8) == 0)
+			host = p + 8;
+		else {
 			*why = "expected http:// or https:// URLs, "
 			    "comma-separated";
 			return -1;
 		}
-		if (memchr(p, ' ', len) != NULL) {
-			*why = "a URL cannot contain spaces";
+		if (strchr("/?#:@", *host) != NULL || host >= p + len) {
+			*why = "a URL needs a host after http:// or https://";
 			return -1;
+		}
+		for (i = 0; i < len; i++) {
+			if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f) {
+				*why = "a URL cannot contain spaces or control "
+				    "characters";
+				return -1;
+			}
 		}
 		if (p[len] == '\0')
 			return 0;
@@ -223,6 +239,8 @@ jobspec_check_events(const char *s, const char **why)
 	const char	*p = s;
 	size_t		 len, i;
 
+	if (strcmp(s, "none") == 0)	/* no webhook for this job */
+		return 0;
 	for (;;) {
 		len = strcspn(p, ",");
 		for (i = 0; i < sizeof events / sizeof events[0]; i++)
@@ -231,7 +249,8 @@ jobspec_check_events(const char *s, const char **why)
 				break;
 		if (i == sizeof events / sizeof events[0]) {
 			*why = "events are run.failed, run.dead, job.recovered, "
-			    "job.stale, job.paused, run.started, run.succeeded";
+			    "job.stale, job.paused, run.started, run.succeeded "
+			    "(or none)";
 			return -1;
 		}
 		if (p[len] == '\0')

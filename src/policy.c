@@ -39,6 +39,7 @@
 #include "jobspec.h"
 #include "log.h"
 #include "memlimit.h"
+#include "outbox.h"
 #include "policy.h"
 #include "prune.h"
 #include "runner.h"
@@ -163,6 +164,7 @@ struct policy {
 	void			*event_arg;
 	policy_kept_output_cb	 kept_cb;	/* runs that wrote output */
 	void			*kept_arg;
+	struct outbox		*outbox;	/* events to notify, or NULL */
 };
 
 static void	policy_fire_cb(int64_t, int64_t, uint64_t, int, int64_t,
@@ -343,6 +345,12 @@ policy_set_kept_output_cb(struct policy *p, policy_kept_output_cb cb,
 {
 	p->kept_cb = cb;
 	p->kept_arg = arg;
+}
+
+void
+policy_set_outbox(struct policy *p, struct outbox *ob)
+{
+	p->outbox = ob;
 }
 
 void
@@ -546,7 +554,7 @@ policy_starts_flush(struct policy *p)
 
 	if (p->nstarts == 0)
 		return;
-	grouped = p->nstarts > 1 && store_begin(p->store, NULL) == 0;
+	grouped = store_begin(p->store, NULL) == 0;
 	for (i = 0; i < p->nstarts; i++) {
 		ps = &p->starts[i];
 		if (store_run_start(p->store, ps->run_id, ps->started_at,
@@ -555,7 +563,9 @@ policy_starts_flush(struct policy *p)
 			    "%s", ps->run_id, cause);
 			free(cause);
 			cause = NULL;
-		}
+		} else
+			outbox_run_started(p->outbox, ps->run_id,
+			    ps->started_at);
 	}
 	p->nstarts = 0;
 	if (grouped && store_commit(p->store, &cause) < 0) {
@@ -1011,6 +1021,7 @@ policy_retry_cb(evutil_socket_t fd, short what, void *arg)
 	struct pjob	*pj = policy_job(p, rt->job_id);
 	struct prun	*pr = NULL;
 	char		*cause = NULL;
+	int		 grouped;
 
 	(void)fd;
 	(void)what;
@@ -1032,8 +1043,12 @@ policy_retry_cb(evutil_socket_t fd, short what, void *arg)
 		/* Nothing more happens by itself: it needs attention. */
 		log_info("run %" PRId64 ": not retried: %s", rt->failed_id,
 		    cause);
-		store_run_set_resolution(p->store, rt->failed_id,
-		    RESOLUTION_OPEN, NULL);
+		grouped = store_begin(p->store, NULL) == 0;
+		if (store_run_set_resolution(p->store, rt->failed_id,
+		    RESOLUTION_OPEN, NULL) == 0)
+			outbox_run_dead(p->outbox, rt->failed_id, policy_now());
+		if (grouped)
+			store_commit(p->store, NULL);
 	}
 	free(cause);
 	policy_retry_free(rt);
@@ -1130,7 +1145,7 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 	struct store_output	 out;
 	struct job_health	 h;
 	char			*cause = NULL;
-	int			 recovered = 0;
+	int			 recovered = 0, grouped;
 
 	policy_starts_flush(p);	/* its start first */
 	TAILQ_REMOVE(&p->running, pr, entry);
@@ -1162,11 +1177,24 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 	memset(&out, 0, sizeof out);
 	out.head = (char *)(uintptr_t)res->output;
 	out.head_len = res->output != NULL ? res->output_len : 0;
+	/* Its events are recorded with its end, or not at all. */
+	if ((grouped = store_begin(p->store, NULL) == 0))
+		outbox_run_ended(p->outbox, &pr->run, res->output,
+		    res->output_len, res->ended_at);
 	if (store_run_finish(p->store, &pr->run, &out, &cause) < 0) {
 		log_warnx("%s: run %" PRId64 " ended %s but cannot be recorded: "
 		    "%s", pr->run.job, pr->run.id, run_state_name(res->state),
 		    cause);
 		free(cause);
+		cause = NULL;
+		if (grouped)
+			store_rollback(p->store);
+	} else if (grouped && store_commit(p->store, &cause) < 0) {
+		log_warnx("%s: run %" PRId64 " ended %s but cannot be recorded: "
+		    "%s", pr->run.job, pr->run.id, run_state_name(res->state),
+		    cause);
+		free(cause);
+		cause = NULL;
 	}
 	if (p->kept_cb != NULL && res->output != NULL && res->output_len > 0)
 		p->kept_cb(&pr->run, res->output, res->output_len, p->kept_arg);
@@ -1286,6 +1314,7 @@ policy_quarantine(struct policy *p, int64_t job_id)
 	struct job_row		 row;
 	struct pjob		*pj;
 	char			 reason[160], params[200], *cause = NULL;
+	int			 grouped;
 
 	if ((pj = policy_job(p, job_id)) == NULL ||
 	    pj->pause_after == JOB_UNSET || pj->paused)
@@ -1302,7 +1331,16 @@ policy_quarantine(struct policy *p, int64_t job_id)
 	snprintf(reason, sizeof reason, "quarantined: %d consecutive failed "
 	    "fires (pause_after = %d)", (int)h.consecutive_failures,
 	    row.spec.pause_after);
-	if (store_job_pause(p->store, job_id, JOB_UNSET, reason, &cause) < 0 ||
+	/* The pause and its event in one transaction (or the fires'). */
+	grouped = !p->batching && store_begin(p->store, NULL) == 0;
+	if (store_job_pause(p->store, job_id, JOB_UNSET, reason, &cause) == 0)
+		outbox_job_event(p->outbox, job_id, CONFIG_EVENT_JOB_PAUSED,
+		    reason, policy_now());
+	else if (grouped) {
+		store_rollback(p->store);
+		grouped = 0;
+	}
+	if (cause != NULL || (grouped && store_commit(p->store, &cause) < 0) ||
 	    policy_load_job(p, job_id, policy_now(), &cause) < 0) {
 		log_warnx("%s: cannot pause: %s", row.spec.name, cause);
 		free(cause);
@@ -1443,10 +1481,21 @@ policy_start(struct policy *p, char **cause)
 	size_t			 n, i;
 	int64_t			 now = policy_now(), after;
 	char			*jcause = NULL;
+	int			 grouped;
 
+	/* Lost runs and their events, in one transaction. */
+	grouped = store_begin(p->store, NULL) == 0;
 	if (store_runs_recover(p->store, now, "lost: sqcrond stopped while "
-	    "it ran", &orphans, &n, cause) < 0)
+	    "it ran", &orphans, &n, cause) < 0) {
+		store_rollback(p->store);
 		return -1;
+	}
+	for (i = 0; i < n; i++)
+		outbox_run_recorded(p->outbox, orphans[i].run_id, now);
+	if (grouped && store_commit(p->store, cause) < 0) {
+		free(orphans);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		policy_kill_survivor(&orphans[i]);
 	if (n > 0)

@@ -13,6 +13,7 @@
 
 struct config;
 struct event_base;
+struct outbox;
 struct policy;
 struct prune;
 struct runner;
@@ -70,6 +71,8 @@ void		 policy_set_kept_output_cb(struct policy *,
  */
 int		 policy_reboot(struct policy *, const char *boot_id,
 		    char **cause);
+/* Where run and job events go (outbox.h); NULL: nowhere. */
+void		 policy_set_outbox(struct policy *, struct outbox *);
 /* A new configuration (after SIGHUP). */
 void		 policy_set_config(struct policy *, const struct config *);
 /* A job was added, changed, paused or resumed in the store: reload it. */

@@ -781,8 +781,6 @@ usage_job_options(const struct command *c, FILE *f, int edit)
 	}
 	if (edit)
 		fprintf(f, " --unset-env NAME");
-	fprintf(f, "\nStored now, acted on in later releases: notify, notify-on, "
-	    "ping-url.\n");
 }
 
 static int
@@ -1492,13 +1490,15 @@ cmd_status(struct globals *g, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(res, "pid")),
 		    up);
 		printf("jobs %lld (%lld paused), running %lld, queued %lld, "
-		    "open failures %lld\n",
+		    "open failures %lld, notifications pending %lld\n",
 		    (long long)json_integer_value(json_object_get(counts,
 		    "jobs")), (long long)json_integer_value(
 		    json_object_get(counts, "paused")),
 		    (long long)json_integer_value(json_object_get(counts,
 		    "running")), (long long)json_integer_value(
-		    json_object_get(counts, "queued")), (long long)open);
+		    json_object_get(counts, "queued")), (long long)open,
+		    (long long)json_integer_value(json_object_get(counts,
+		    "notifications_pending")));
 		if (json_array_size(json_object_get(res, "failing")) > 0)
 			printf("%-24s %6s %s\n", "FAILING JOB", "OPEN",
 			    "LAST FAILED FIRE");

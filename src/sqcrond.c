@@ -9,13 +9,15 @@
  *	   exits with "already running, pid N")
  *	4. detaching (without -f), the pid in the lock file
  *	5. the store (migrations applied), the event loop with SIGTERM/SIGINT
- *	   (stop) and SIGHUP (reload), the runner (subreaper, SIGCHLD),
- *	   retention (prune), idle until told
+ *	   (stop) and SIGHUP (reload), notification delivery (libcurl set
+ *	   up before any thread) and the outbox, the runner (subreaper,
+ *	   SIGCHLD), retention (prune), idle until told
  *	6. the crontab files, read into the store's file jobs; the policy:
  *	   runs left running become lost, queued ones wait again, every job
  *	   is scheduled, fires missed while down recorded; @reboot jobs run
  *	   when the boot id changed; then retention goes over every job
- *	   once, in the background, and the crontab files are watched
+ *	   once, in the background, the crontab files are watched, and
+ *	   undelivered notifications are tried again
  *	7. the control socket (a stale one is removed)
  *	8. READY=1 to $NOTIFY_SOCKET when set
  *
@@ -49,6 +51,8 @@
 #include "crontabs.h"
 #include "log.h"
 #include "mail.h"
+#include "notify.h"
+#include "outbox.h"
 #include "policy.h"
 #include "prune.h"
 #include "runner.h"
@@ -79,6 +83,8 @@ struct sqcrond {
 	struct event_base	*base;
 	struct api		 api;
 	struct store		*store;
+	struct notify		*notify;
+	struct outbox		*outbox;
 	struct runner		*runner;
 	struct prune		*prune;
 	struct policy		*policy;
@@ -462,6 +468,8 @@ sqcrond_reload(void *arg, char **cause)
 	policy_set_config(d->policy, conf);
 	prune_set_config(d->prune, conf);
 	mail_set_config(d->mail, conf);
+	notify_set_config(d->notify, conf);
+	outbox_set_config(d->outbox, conf);
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -584,6 +592,9 @@ main(int argc, char **argv)
 	if ((d.store = store_open(d.conf->db, d.conf->durability ==
 	    CONFIG_DURABILITY_FULL, &cause)) == NULL)
 		fatalx("%s: %s", d.conf->db, cause);
+	if ((d.notify = notify_new(d.base, d.store, d.conf, &cause)) == NULL)
+		fatalx("%s", cause);
+	d.outbox = outbox_new(d.store, d.conf, d.notify);
 	if ((d.runner = sqcrond_runner(&d, &cause)) == NULL)
 		fatalx("%s", cause);
 	log_info("memory limits: %s", runner_memory_mode(d.runner));
@@ -592,6 +603,7 @@ main(int argc, char **argv)
 	if ((d.policy = policy_new(d.base, d.store, d.runner, d.prune, d.conf,
 	    d.tz, &cause)) == NULL)
 		fatalx("%s", cause);
+	policy_set_outbox(d.policy, d.outbox);
 	policy_set_kept_output_cb(d.policy, sqcrond_output_cb, d.mail);
 	d.crontabs = crontabs_new(d.base, d.store, d.conf);
 	if (policy_start(d.policy, &cause) == -1)
@@ -606,6 +618,7 @@ main(int argc, char **argv)
 	}
 	free(boot_id);
 	prune_all(d.prune);
+	notify_start(d.notify);
 
 	d.api.conf = d.conf;
 	d.api.store = d.store;
@@ -637,6 +650,8 @@ main(int argc, char **argv)
 	mail_free(d.mail);
 	prune_free(d.prune);
 	runner_free(d.runner);
+	outbox_free(d.outbox);
+	notify_free(d.notify);
 	store_close(d.store);
 	event_free(d.ev_hup);
 	if (d.ev_watchdog != NULL)

@@ -420,6 +420,57 @@
 	"WHERE at >= ?1 AND at < ?2 AND (?4 IS NULL OR uid = ?4) " \
 	"ORDER BY at DESC, id DESC LIMIT ?3"
 
+/*
+ * The notification outbox (0006-outbox.sql).  "state = 'pending'" word
+ * for word selects the partial indexes outbox_due and outbox_run.  A row
+ * is ready when no older pending row of its run goes to the same place:
+ * its URL, or for a ping the job's ping_url (URL/start, URL, URL/fail),
+ * so that a run's events reach a receiver in order.
+ */
+#define OUTBOX_COLS \
+	"id, created_at, event, kind, job_id, run_id, url, content_type, " \
+	"body, attempts, next_at, last_error"
+#define SQL_OUTBOX_ADD \
+	"INSERT INTO outbox (created_at, event, kind, job_id, run_id, url, " \
+	"content_type, body, next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " \
+	"?8, ?1)"
+#define OUTBOX_READY \
+	"o.state = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS b " \
+	"WHERE b.run_id = o.run_id AND b.state = 'pending' " \
+	"AND b.id < o.id AND b.kind = o.kind " \
+	"AND (o.kind = 'ping' OR b.url = o.url))"
+#define SQL_OUTBOX_DUE \
+	"SELECT " OUTBOX_COLS " FROM outbox AS o WHERE " OUTBOX_READY \
+	" AND o.next_at <= ?1 ORDER BY o.next_at, o.id LIMIT ?2"
+#define SQL_OUTBOX_NEXT \
+	"SELECT o.next_at FROM outbox AS o WHERE " OUTBOX_READY \
+	" ORDER BY o.next_at LIMIT 1"
+#define SQL_OUTBOX_TRY \
+	"UPDATE outbox SET attempts = attempts + 1, next_at = ?2 " \
+	"WHERE id = ?1 AND state = 'pending'"
+#define SQL_OUTBOX_RETRY \
+	"UPDATE outbox SET next_at = ?2, last_error = ?3 " \
+	"WHERE id = ?1 AND state = 'pending'"
+#define SQL_OUTBOX_KILL \
+	"UPDATE outbox SET state = 'dead', dead_at = ?2, last_error = ?3 " \
+	"WHERE id = ?1 AND state = 'pending'"
+/* Dead rows beyond the newest ?1. */
+#define SQL_OUTBOX_TRIM \
+	"DELETE FROM outbox WHERE state = 'dead' AND id <= (SELECT id " \
+	"FROM outbox WHERE state = 'dead' ORDER BY id DESC LIMIT 1 " \
+	"OFFSET ?1)"
+#define SQL_OUTBOX_DONE \
+	"DELETE FROM outbox WHERE id = ?1"
+#define SQL_OUTBOX_REARM \
+	"UPDATE outbox SET next_at = ?1 WHERE state = 'pending' " \
+	"AND next_at > ?1"
+/* ?1 an owner's jobs only, or NULL. */
+#define SQL_OUTBOX_COUNT \
+	"SELECT count(*) FILTER (WHERE o.state = 'pending'), " \
+	"count(*) FILTER (WHERE o.state = 'dead') FROM outbox AS o " \
+	"WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM jobs AS j " \
+	"WHERE j.id = o.job_id AND j.owner_uid = ?1)"
+
 #define SQL_META_GET \
 	"SELECT value FROM meta WHERE key = ?1"
 #define SQL_META_SET \
@@ -497,6 +548,16 @@ enum store_stmt {
 	ST_OPEN_BY_JOB,
 	ST_JOB_COUNTS,
 	ST_FAILURES,
+	ST_OUTBOX_ADD,
+	ST_OUTBOX_DUE,
+	ST_OUTBOX_NEXT,
+	ST_OUTBOX_TRY,
+	ST_OUTBOX_RETRY,
+	ST_OUTBOX_KILL,
+	ST_OUTBOX_TRIM,
+	ST_OUTBOX_DONE,
+	ST_OUTBOX_REARM,
+	ST_OUTBOX_COUNT,
 	ST_COUNT
 };
 
@@ -571,6 +632,16 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_OPEN_BY_JOB] = SQL_OPEN_BY_JOB,
 	[ST_JOB_COUNTS] = SQL_JOB_COUNTS,
 	[ST_FAILURES] = SQL_FAILURES,
+	[ST_OUTBOX_ADD] = SQL_OUTBOX_ADD,
+	[ST_OUTBOX_DUE] = SQL_OUTBOX_DUE,
+	[ST_OUTBOX_NEXT] = SQL_OUTBOX_NEXT,
+	[ST_OUTBOX_TRY] = SQL_OUTBOX_TRY,
+	[ST_OUTBOX_RETRY] = SQL_OUTBOX_RETRY,
+	[ST_OUTBOX_KILL] = SQL_OUTBOX_KILL,
+	[ST_OUTBOX_TRIM] = SQL_OUTBOX_TRIM,
+	[ST_OUTBOX_DONE] = SQL_OUTBOX_DONE,
+	[ST_OUTBOX_REARM] = SQL_OUTBOX_REARM,
+	[ST_OUTBOX_COUNT] = SQL_OUTBOX_COUNT,
 };
 
 /* How a struct field is kept in a column. */
@@ -3172,4 +3243,193 @@ store_failures_free(struct store_failure *list, size_t n)
 	for (i = 0; i < n; i++)
 		free(list[i].job);
 	free(list);
+}
+
+int
+store_outbox_add(struct store *st, const struct store_outbox *o, int64_t *id,
+    char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_ADD];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	store_bind_int64(s, 1, o->created_at, &rc);
+	store_bind_text(s, 2, o->event, &rc);
+	store_bind_text(s, 3, o->kind, &rc);
+	store_bind_i64(s, 4, o->job_id, &rc);
+	store_bind_i64(s, 5, o->run_id, &rc);
+	store_bind_text(s, 6, o->url, &rc);
+	store_bind_text(s, 7, o->content_type, &rc);
+	store_bind_blob(s, 8, o->body, o->body_len, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "add to the outbox");
+	else if (id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	store_reset(s);
+	return ret;
+}
+
+static void
+store_row_outbox(sqlite3_stmt *s, void *p)
+{
+	struct store_outbox	*o = p;
+
+	o->id = sqlite3_column_int64(s, 0);
+	o->created_at = sqlite3_column_int64(s, 1);
+	o->event = store_column_str(s, 2);
+	o->kind = store_column_str(s, 3);
+	o->job_id = store_column_i64(s, 4);
+	o->run_id = store_column_i64(s, 5);
+	o->url = store_column_str(s, 6);
+	o->content_type = store_column_str(s, 7);
+	o->body = store_column_blob(s, 8, &o->body_len);
+	o->attempts = sqlite3_column_int(s, 9);
+	o->next_at = sqlite3_column_int64(s, 10);
+	o->last_error = store_column_str(s, 11);
+}
+
+static void
+store_free_outboxes(void *list, size_t n)
+{
+	store_outboxes_free(list, n);
+}
+
+int
+store_outbox_due(struct store *st, int64_t now, size_t limit,
+    struct store_outbox **listp, size_t *np, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_DUE];
+	void		*list;
+	int		 rc = SQLITE_OK, ret;
+
+	store_bind_int64(s, 1, now, &rc);
+	store_bind_int64(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit,
+	    &rc);
+	ret = store_read_array(st, s, rc, sizeof **listp, store_row_outbox,
+	    store_free_outboxes, &list, np, cause, "read the outbox");
+	*listp = list;
+	return ret;
+}
+
+void
+store_outboxes_free(struct store_outbox *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(list[i].event);
+		free(list[i].kind);
+		free(list[i].url);
+		free(list[i].content_type);
+		free(list[i].body);
+		free(list[i].last_error);
+	}
+	free(list);
+}
+
+int
+store_outbox_next(struct store *st, int64_t *at, char **cause)
+{
+	return store_read_i64(st, st->stmt[ST_OUTBOX_NEXT], SQLITE_OK, at,
+	    cause, "next outbox row");
+}
+
+int
+store_outbox_try(struct store *st, int64_t id, int64_t until, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_TRY];
+	int		 rc = SQLITE_OK;
+
+	store_bind_int64(s, 1, id, &rc);
+	store_bind_int64(s, 2, until, &rc);
+	return store_write_one(st, s, rc, cause, "begin a delivery",
+	    "no pending outbox row has id", id);
+}
+
+int
+store_outbox_fail(struct store *st, int64_t id, int64_t next_at,
+    const char *error, int64_t now, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc = SQLITE_OK, ret, nested;
+
+	if (next_at != JOB_UNSET) {
+		s = st->stmt[ST_OUTBOX_RETRY];
+		store_bind_int64(s, 1, id, &rc);
+		store_bind_int64(s, 2, next_at, &rc);
+		store_bind_text(s, 3, error, &rc);
+		return store_write_one(st, s, rc, cause, "reschedule a delivery",
+		    "no pending outbox row has id", id);
+	}
+	if ((ret = store_tx_begin(st, &nested, cause)) != STORE_OK)
+		return ret;
+	s = st->stmt[ST_OUTBOX_KILL];
+	store_bind_int64(s, 1, id, &rc);
+	store_bind_int64(s, 2, now, &rc);
+	store_bind_text(s, 3, error, &rc);
+	ret = store_write_one(st, s, rc, cause, "give up a delivery",
+	    "no pending outbox row has id", id);
+	if (ret == STORE_OK) {
+		s = st->stmt[ST_OUTBOX_TRIM];
+		rc = SQLITE_OK;
+		store_bind_int64(s, 1, OUTBOX_DEAD_KEEP, &rc);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(s);
+		if (rc != SQLITE_DONE)
+			ret = store_fail(st, rc, cause, "trim dead deliveries");
+		store_reset(s);
+	}
+	return store_tx_end(st, nested, ret, cause);
+}
+
+int
+store_outbox_done(struct store *st, int64_t id, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_DONE];
+	int		 rc = SQLITE_OK;
+
+	store_bind_int64(s, 1, id, &rc);
+	return store_write_one(st, s, rc, cause, "end a delivery",
+	    "no outbox row has id", id);
+}
+
+int
+store_outbox_rearm(struct store *st, int64_t now, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_REARM];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	store_bind_int64(s, 1, now, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, cause, "rearm the outbox");
+	store_reset(s);
+	return ret;
+}
+
+int
+store_outbox_count(struct store *st, int64_t owner, int64_t *pending,
+    int64_t *dead, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_OUTBOX_COUNT];
+	int		 rc = SQLITE_OK, ret = STORE_OK;
+
+	if (pending != NULL)
+		*pending = 0;
+	if (dead != NULL)
+		*dead = 0;
+	store_bind_i64(s, 1, owner, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (pending != NULL)
+			*pending = sqlite3_column_int64(s, 0);
+		if (dead != NULL)
+			*dead = sqlite3_column_int64(s, 1);
+	} else
+		ret = store_fail(st, rc, cause, "count the outbox");
+	store_reset(s);
+	return ret;
 }

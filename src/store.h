@@ -523,4 +523,64 @@ int		 store_failures(struct store *, int64_t since, int64_t owner,
 		    struct store_failure **, size_t *, char **cause);
 void		 store_failures_free(struct store_failure *, size_t);
 
+/*
+ * The notification outbox (DESIGN.md section 10; outbox.c writes it,
+ * notify.c delivers it).  A row is one delivery: an event to one URL,
+ * with the body to POST.  Pending rows are tried when next_at comes; a
+ * delivered row is deleted; a row whose attempts are spent is kept as
+ * dead, the newest OUTBOX_DEAD_KEEP of them.
+ */
+#define OUTBOX_DEAD_KEEP	1000
+
+struct store_outbox {
+	int64_t		 id;
+	int64_t		 created_at;
+	char		*event;		/* "run.failed", ... */
+	char		*kind;		/* "webhook" or "ping" */
+	int64_t		 job_id;	/* JOB_UNSET: none */
+	int64_t		 run_id;	/* JOB_UNSET: none */
+	char		*url;
+	char		*content_type;
+	char		*body;		/* body_len bytes, NUL after them */
+	size_t		 body_len;
+	int		 attempts;	/* begun so far */
+	int64_t		 next_at;
+	char		*last_error;	/* NULL: none yet */
+};
+/*
+ * Add a row, due at once (next_at = created_at); *id (may be NULL) is
+ * its id.  Inside store_begin it commits with the caller's transaction.
+ */
+int		 store_outbox_add(struct store *, const struct store_outbox *,
+		    int64_t *id, char **cause);
+/*
+ * Pending rows due at now, soonest first, at most limit of them; a row
+ * waits while an older pending row of its run goes to its URL (for a
+ * ping, while an older ping of its run is pending).
+ */
+int		 store_outbox_due(struct store *, int64_t now, size_t limit,
+		    struct store_outbox **, size_t *, char **cause);
+void		 store_outboxes_free(struct store_outbox *, size_t);
+/* The soonest next_at of the rows that do not wait; JOB_UNSET: none. */
+int		 store_outbox_next(struct store *, int64_t *at, char **cause);
+/* An attempt begins: attempts + 1, and next_at (the lease) until. */
+int		 store_outbox_try(struct store *, int64_t id, int64_t until,
+		    char **cause);
+/*
+ * An attempt failed with error: the row is due again at next_at, or,
+ * when next_at is JOB_UNSET, dead (at now).
+ */
+int		 store_outbox_fail(struct store *, int64_t id, int64_t next_at,
+		    const char *error, int64_t now, char **cause);
+/* Delivered: delete the row. */
+int		 store_outbox_done(struct store *, int64_t id, char **cause);
+/* Start-up: every pending row is due at now (leases and backoffs end). */
+int		 store_outbox_rearm(struct store *, int64_t now, char **cause);
+/*
+ * How many rows are pending and dead (either may be NULL), of the jobs
+ * of owner (JOB_UNSET: all).
+ */
+int		 store_outbox_count(struct store *, int64_t owner,
+		    int64_t *pending, int64_t *dead, char **cause);
+
 #endif

@@ -173,6 +173,7 @@ test_defaults(void)
 	is_int(cf->notify_on, CONFIG_EVENT_RUN_FAILED | CONFIG_EVENT_RUN_DEAD |
 	    CONFIG_EVENT_JOB_RECOVERED | CONFIG_EVENT_JOB_STALE |
 	    CONFIG_EVENT_JOB_PAUSED, "default notify_on");
+	is_int(cf->notify_format, CONFIG_NOTIFY_JSON, "default notify_format");
 	ok(cf->cgroup == CONFIG_CGROUP_AUTO && cf->memory_poll_ms == 100,
 	    "default cgroup, memory_poll");
 	ok(cf->durability == CONFIG_DURABILITY_NORMAL &&
@@ -227,6 +228,7 @@ test_every_key(void)
 	    "keep_days = 30d\n"
 	    "notify = https://hooks.example/x#frag, http://10.0.0.1:8080/y\n"
 	    "notify_on = run.started,run.succeeded , job.stale\n"
+	    "notify_format = slack\n"
 	    "mailto = ops@example.com\n"
 	    "cgroup = off\n"
 	    "memory_poll = 10s\n"
@@ -269,6 +271,7 @@ test_every_key(void)
 	}
 	is_int(cf->notify_on, CONFIG_EVENT_RUN_STARTED |
 	    CONFIG_EVENT_RUN_SUCCEEDED | CONFIG_EVENT_JOB_STALE, "notify_on");
+	is_int(cf->notify_format, CONFIG_NOTIFY_SLACK, "notify_format");
 	is(cf->mailto, "ops@example.com", "mailto");
 	ok(cf->cgroup == CONFIG_CGROUP_OFF && cf->memory_poll_ms == 10000,
 	    "cgroup, memory_poll");
@@ -371,6 +374,9 @@ test_bad_values(void)
 	    "1: notify_on: \"run.exploded\" is not one of run.failed, run.dead, "
 	    "job.recovered, job.stale, job.paused, run.started, run.succeeded",
 	    "notify_on unknown event");
+	bad("notify_format = teams\n",
+	    "1: notify_format: \"teams\" is not one of json, slack",
+	    "notify_format word");
 	bad("metrics_listen = 9256\n",
 	    "1: metrics_listen: \"9256\" is not HOST:PORT",
 	    "metrics_listen without host");
@@ -604,8 +610,15 @@ test_dump(void)
 	    strstr(text, "\nmetrics_listen = off\n") != NULL &&
 	    strstr(text, "\nsocket_group =\n") != NULL,
 	    "dump formats lists and empty values");
+	ok(strstr(text, "\nnotify_format = json\n") != NULL,
+	    "dump has notify_format");
 	free(text);
 	config_free(cf);
+	is_int(config_event_bit("job.stale"), CONFIG_EVENT_JOB_STALE,
+	    "config_event_bit names a bit");
+	is_int(config_event_bit("none"), 0, "and no bit for anything else");
+	is(config_event_name(CONFIG_EVENT_RUN_DEAD), "run.dead",
+	    "config_event_name");
 
 	cf = good("mailto = \" x \\\\ \\\" \"\nnotify = http://a/,http://b/\n"
 	    "notify_on = run.dead\ncrontab =\nmetrics_listen = 0.0.0.0:9\n"

@@ -53,8 +53,11 @@ test_good(void)
 		    "https://h.example/a,http://127.0.0.1:8080/x" },
 		{ "notify_on", "run.failed,run.succeeded",
 		    "run.failed,run.succeeded" },
+		{ "notify_on", "none", "none" },
 		{ "ping_url", "https://hc-ping.example/uuid",
 		    "https://hc-ping.example/uuid" },
+		{ "ping_url", "HTTP://[::1]:8080/p?x=1",
+		    "HTTP://[::1]:8080/p?x=1" },
 		{ "mailto", "ops@example.net", "ops@example.net" },
 		{ "description", "nightly dump\nof the db", "nightly dump\nof "
 		    "the db" },
@@ -136,7 +139,21 @@ test_bad(void)
 		    "\"http://a,http://b\": one URL only" },
 		{ "notify_on", "run.exploded", "notify_on: \"run.exploded\": "
 		    "events are run.failed, run.dead, job.recovered, job.stale, "
-		    "job.paused, run.started, run.succeeded" },
+		    "job.paused, run.started, run.succeeded (or none)" },
+		{ "notify", "https:///path", "notify: \"https:///path\": a URL "
+		    "needs a host after http:// or https://" },
+		{ "notify", "http://a.example/x,http://", "notify: "
+		    "\"http://a.example/x,http://\": expected http:// or "
+		    "https:// URLs, comma-separated" },
+		{ "ping_url", "http://hc.example/a b", "ping_url: "
+		    "\"http://hc.example/a b\": a URL cannot contain spaces or "
+		    "control characters" },
+		{ "ping_url", "http://hc.example/\tx", "ping_url: "
+		    "\"http://hc.example/\tx\": a URL cannot contain spaces or "
+		    "control characters" },
+		{ "ping_url", "gopher://hc.example/", "ping_url: "
+		    "\"gopher://hc.example/\": expected http:// or https:// "
+		    "URLs, comma-separated" },
 		{ "env", "NOEQUALS", "env: \"NOEQUALS\" is not NAME=VALUE (NAME "
 		    "of letters, digits and _, not SQCRON_*)" },
 		{ "env", "SQCRON_JOB=x", "env: \"SQCRON_JOB=x\" is not "

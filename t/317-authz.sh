@@ -93,7 +93,7 @@ like "$out" '"job":"mine"' "failures shows the user's failed run"
 ok $(printf '%s\n' "$out" | grep -q rootjob; [ $? -ne 0 ]; echo $?) "failures shows none of root's"
 run as_user --json status
 is "$rc" 1 "status exits 1 on the user's own open failure"
-like "$out" '"counts":\{"jobs":2,"paused":0,"running":1,"queued":0,"open_failures":1\}' \
+like "$out" '"counts":\{"jobs":2,"paused":0,"running":1,"queued":0,"open_failures":1,"notifications_pending":0\}' \
     "status counts the user's jobs and runs only"
 like "$out" '"failing":\[\{"job":"mine",' "status: the user's failing job"
 ok $(printf '%s\n' "$out" | grep -q rootjob; [ $? -ne 0 ]; echo $?) "status: none of root's"
