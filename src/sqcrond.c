@@ -16,8 +16,9 @@
  *	   is scheduled, fires missed while down recorded; @reboot jobs run
  *	   when the boot id changed; then retention goes over every job
  *	   once, in the background, and the crontab files are watched
- *	7. the control socket (a stale one is removed)
- *	8. READY=1 to $NOTIFY_SOCKET when set
+ *	7. metrics: the HTTP listener and the textfile, when configured
+ *	8. the control socket (a stale one is removed)
+ *	9. READY=1 to $NOTIFY_SOCKET when set
  *
  * Stopping undoes it: SIGTERM stops scheduling, gives running jobs
  * shutdown_timeout to finish, kills the rest ("shutdown"), then the
@@ -49,6 +50,7 @@
 #include "crontabs.h"
 #include "log.h"
 #include "mail.h"
+#include "metrics.h"
 #include "policy.h"
 #include "prune.h"
 #include "runner.h"
@@ -84,6 +86,7 @@ struct sqcrond {
 	struct policy		*policy;
 	struct crontabs		*crontabs;
 	struct mail		*mail;
+	struct metrics		*metrics;
 	struct control		*control;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -424,6 +427,7 @@ sqcrond_stop_cb(evutil_socket_t sig, short events, void *arg)
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" :
 	    "SIGTERM");
 	sqcrond_notify("STOPPING=1");
+	metrics_set_stopping(d->metrics);
 	if (d->stopping) {
 		/* A second signal: stop waiting for the jobs. */
 		log_info("killing %d running jobs now",
@@ -462,6 +466,7 @@ sqcrond_reload(void *arg, char **cause)
 	policy_set_config(d->policy, conf);
 	prune_set_config(d->prune, conf);
 	mail_set_config(d->mail, conf);
+	metrics_set_config(d->metrics, conf);
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -606,14 +611,19 @@ main(int argc, char **argv)
 	}
 	free(boot_id);
 	prune_all(d.prune);
+	d.api.started_at = (int64_t)time(NULL) * 1000;
+	d.metrics = metrics_new(d.base, d.store, d.policy, d.conf->db,
+	    d.api.started_at);
+	policy_set_changed_cb(d.policy, metrics_changed, d.metrics);
+	metrics_set_config(d.metrics, d.conf);
 
 	d.api.conf = d.conf;
 	d.api.store = d.store;
 	d.api.policy = d.policy;
 	d.api.prune = d.prune;
 	d.api.crontabs = d.crontabs;
+	d.api.metrics = d.metrics;
 	d.api.tz = d.tz;
-	d.api.started_at = (int64_t)time(NULL) * 1000;
 	d.api.zone = tz_name(d.tz);
 	d.api.reload = sqcrond_reload;
 	d.api.reload_arg = &d;
@@ -633,6 +643,8 @@ main(int argc, char **argv)
 
 	control_free(d.control);
 	crontabs_free(d.crontabs);
+	policy_set_changed_cb(d.policy, NULL, NULL);
+	metrics_free(d.metrics);
 	policy_free(d.policy);
 	mail_free(d.mail);
 	prune_free(d.prune);
