@@ -115,6 +115,7 @@ struct metrics {
 	int64_t			 textfile_at;	/* last written */
 	int			 textfile_failing; /* logged, not again */
 	int64_t			 next_stale_at;	/* of the last rendering */
+	char			 le[STORE_DURATION_NBUCKETS][24]; /* "0.1" */
 };
 
 static void	metrics_textfile_cb(evutil_socket_t, short, void *);
@@ -131,6 +132,8 @@ metrics_new(struct event_base *base, struct store *store,
     struct policy *policy, const char *db_path, int64_t started_at)
 {
 	struct metrics	*m;
+	int64_t		 ms;
+	int		 i;
 
 	m = xcalloc(1, sizeof *m);
 	m->base = base;
@@ -142,6 +145,19 @@ metrics_new(struct event_base *base, struct store *store,
 	m->textfile_due = JOB_UNSET;
 	m->textfile_at = JOB_UNSET;
 	m->next_stale_at = JOB_UNSET;
+	/* The histogram's bounds as labels: 100 ms is "0.1", 5 s "5". */
+	for (i = 0; i < STORE_DURATION_NBUCKETS; i++) {
+		ms = store_duration_bucket_ms[i];
+		if (ms % 1000 == 0)
+			snprintf(m->le[i], sizeof m->le[i], "%" PRId64,
+			    ms / 1000);
+		else {
+			snprintf(m->le[i], sizeof m->le[i], "%" PRId64 ".%03d",
+			    ms / 1000, (int)(ms % 1000));
+			while (m->le[i][strlen(m->le[i]) - 1] == '0')
+				m->le[i][strlen(m->le[i]) - 1] = '\0';
+		}
+	}
 	TAILQ_INIT(&m->conns);
 	if ((m->ev_textfile = evtimer_new(base, metrics_textfile_cb, m)) ==
 	    NULL || (m->ev_pause = evtimer_new(base, metrics_pause_cb, m)) ==
@@ -324,6 +340,75 @@ metrics_stale_of(struct metrics *m, const struct store_job_metrics *j,
 }
 
 /*
+ * The text being rendered: one growing buffer, written with memcpy and
+ * integer formatting of our own.  10,000 jobs make about 280,000 lines
+ * (15 MB): printf-style formatting was most of the time.
+ */
+struct metrics_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static void
+mb_add(struct metrics_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len < n + 1) {
+		while (b->cap - b->len < n + 1)
+			b->cap = b->cap == 0 ? 65536 : b->cap * 2;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+mb_str(struct metrics_buf *b, const char *s)
+{
+	mb_add(b, s, strlen(s));
+}
+
+static void
+mb_u64(struct metrics_buf *b, uint64_t v)
+{
+	char	buf[24], *p = buf + sizeof buf;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	mb_add(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+static void
+mb_i64(struct metrics_buf *b, int64_t v)
+{
+	if (v < 0) {
+		mb_add(b, "-", 1);
+		mb_u64(b, -(uint64_t)v);
+	} else
+		mb_u64(b, (uint64_t)v);
+}
+
+/* Milliseconds as seconds with three decimals, without floating point. */
+static void
+mb_seconds(struct metrics_buf *b, int64_t ms)
+{
+	uint64_t	a = ms < 0 ? -(uint64_t)ms : (uint64_t)ms;
+	char		frac[4];
+
+	if (ms < 0)
+		mb_add(b, "-", 1);
+	mb_u64(b, a / 1000);
+	frac[0] = '.';
+	frac[1] = (char)('0' + a % 1000 / 100);
+	frac[2] = (char)('0' + a % 100 / 10);
+	frac[3] = (char)('0' + a % 10);
+	mb_add(b, frac, sizeof frac);
+}
+
+/*
  * A label value as the exposition format wants it: backslash, double
  * quote and newline escaped.  Job names need none of it
  * ([A-Za-z0-9._-]), but nothing here relies on that.
@@ -349,50 +434,86 @@ metrics_label(const char *v)
 	return out;
 }
 
-/* Milliseconds as seconds with three decimals, without floating point. */
-static const char *
-metrics_seconds(int64_t ms, char *buf, size_t len)
-{
-	uint64_t	a = ms < 0 ? -(uint64_t)ms : (uint64_t)ms;
-
-	snprintf(buf, len, "%s%" PRIu64 ".%03u", ms < 0 ? "-" : "",
-	    a / 1000, (unsigned)(a % 1000));
-	return buf;
-}
-
 static void
-metrics_family(struct evbuffer *b, const char *name, const char *type,
+metrics_family(struct metrics_buf *b, const char *name, const char *type,
     const char *help)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-	    name, type);
+	mb_str(b, "# HELP ");
+	mb_str(b, name);
+	mb_add(b, " ", 1);
+	mb_str(b, help);
+	mb_str(b, "\n# TYPE ");
+	mb_str(b, name);
+	mb_add(b, " ", 1);
+	mb_str(b, type);
+	mb_add(b, "\n", 1);
+}
+
+/*
+ * The start of a sample, up to its value: NAME{job="JOB",KEY="VALUE"} ,
+ * each label left out when NULL (the values are escaped already).
+ */
+static void
+metrics_series(struct metrics_buf *b, const char *name, const char *job,
+    const char *key, const char *value)
+{
+	mb_str(b, name);
+	if (job != NULL || key != NULL) {
+		mb_add(b, "{", 1);
+		if (job != NULL) {
+			mb_str(b, "job=\"");
+			mb_str(b, job);
+			mb_add(b, "\"", 1);
+		}
+		if (key != NULL) {
+			if (job != NULL)
+				mb_add(b, ",", 1);
+			mb_str(b, key);
+			mb_str(b, "=\"");
+			mb_str(b, value);
+			mb_add(b, "\"", 1);
+		}
+		mb_add(b, "}", 1);
+	}
+	mb_add(b, " ", 1);
+}
+
+/* A whole sample with an integer value. */
+static void
+metrics_sample(struct metrics_buf *b, const char *name, const char *job,
+    const char *key, const char *value, int64_t v)
+{
+	metrics_series(b, name, job, key, value);
+	mb_i64(b, v);
+	mb_add(b, "\n", 1);
+}
+
+/* A whole sample of milliseconds, in seconds. */
+static void
+metrics_sample_ms(struct metrics_buf *b, const char *name, const char *job,
+    int64_t ms)
+{
+	metrics_series(b, name, job, NULL, NULL);
+	mb_seconds(b, ms);
+	mb_add(b, "\n", 1);
 }
 
 /* Per job: the duration histogram, buckets cumulative, +Inf the count. */
 static void
-metrics_histogram(struct evbuffer *b, const char *job,
+metrics_histogram(struct metrics *m, struct metrics_buf *b, const char *job,
     const struct store_job_metrics *j)
 {
-	char	le[32], sum[32];
 	int	i;
 
-	for (i = 0; i < STORE_DURATION_NBUCKETS; i++) {
-		/* "0.100" reads better as "0.1", "5.000" as "5". */
-		metrics_seconds(store_duration_bucket_ms[i], le, sizeof le);
-		while (le[strlen(le) - 1] == '0')
-			le[strlen(le) - 1] = '\0';
-		if (le[strlen(le) - 1] == '.')
-			le[strlen(le) - 1] = '\0';
-		evbuffer_add_printf(b, "sqcron_run_duration_seconds_bucket"
-		    "{job=\"%s\",le=\"%s\"} %" PRId64 "\n", job, le,
-		    j->duration_le[i]);
-	}
-	evbuffer_add_printf(b, "sqcron_run_duration_seconds_bucket"
-	    "{job=\"%s\",le=\"+Inf\"} %" PRId64 "\n", job, j->duration_count);
-	evbuffer_add_printf(b, "sqcron_run_duration_seconds_sum{job=\"%s\"} "
-	    "%s\n", job, metrics_seconds(j->duration_sum_ms, sum, sizeof sum));
-	evbuffer_add_printf(b, "sqcron_run_duration_seconds_count"
-	    "{job=\"%s\"} %" PRId64 "\n", job, j->duration_count);
+	for (i = 0; i < STORE_DURATION_NBUCKETS; i++)
+		metrics_sample(b, "sqcron_run_duration_seconds_bucket", job,
+		    "le", m->le[i], j->duration_le[i]);
+	metrics_sample(b, "sqcron_run_duration_seconds_bucket", job, "le",
+	    "+Inf", j->duration_count);
+	metrics_sample_ms(b, "sqcron_run_duration_seconds_sum", job,
+	    j->duration_sum_ms);
+	metrics_sample(b, "sqcron_run_duration_seconds_count", job, NULL, NULL,
+	    j->duration_count);
 }
 
 /* sqcron_db_size_bytes: the database file and its write-ahead log. */
@@ -414,11 +535,11 @@ metrics_db_size(struct metrics *m, int64_t *size)
  * m->next_stale_at, the earliest moment a job not stale now will be.
  */
 static int
-metrics_render(struct metrics *m, struct evbuffer *b, char **cause)
+metrics_render(struct metrics *m, struct metrics_buf *b, char **cause)
 {
 	struct store_job_metrics	*jobs = NULL, *j;
 	struct store_metric_totals	 t;
-	char				**names, buf[32];
+	char				**names;
 	size_t				 n = 0, i;
 	int64_t				 now = sched_now(), at, size;
 	int				 s;
@@ -437,40 +558,36 @@ metrics_render(struct metrics *m, struct evbuffer *b, char **cause)
 	    "Runs that ended, by job and end state.");
 	for (i = 0; i < n; i++) {
 		for (s = RUN_SUCCEEDED; s < RUN_NSTATES; s++)
-			evbuffer_add_printf(b, "sqcron_runs_total{job=\"%s\","
-			    "state=\"%s\"} %" PRId64 "\n", names[i],
-			    run_state_name((enum run_state)s), jobs[i].runs[s]);
+			metrics_sample(b, "sqcron_runs_total", names[i],
+			    "state", run_state_name((enum run_state)s),
+			    jobs[i].runs[s]);
 	}
 	metrics_family(b, "sqcron_run_duration_seconds", "histogram",
 	    "Wall time of the runs that executed, by job.");
 	for (i = 0; i < n; i++) {
 		if (jobs[i].duration_count > 0)
-			metrics_histogram(b, names[i], &jobs[i]);
+			metrics_histogram(m, b, names[i], &jobs[i]);
 	}
 	metrics_family(b, "sqcron_job_last_success_timestamp_seconds", "gauge",
 	    "When the job's last successful run ended (absent: never).");
 	for (i = 0; i < n; i++) {
 		if (jobs[i].last_success_at != JOB_UNSET)
-			evbuffer_add_printf(b, "sqcron_job_last_success_"
-			    "timestamp_seconds{job=\"%s\"} %s\n", names[i],
-			    metrics_seconds(jobs[i].last_success_at, buf,
-			    sizeof buf));
+			metrics_sample_ms(b, "sqcron_job_last_success_"
+			    "timestamp_seconds", names[i],
+			    jobs[i].last_success_at);
 	}
 	metrics_family(b, "sqcron_job_last_run_timestamp_seconds", "gauge",
 	    "When the job's last executed run ended (absent: never).");
 	for (i = 0; i < n; i++) {
 		if (jobs[i].last_run_at != JOB_UNSET)
-			evbuffer_add_printf(b, "sqcron_job_last_run_timestamp_"
-			    "seconds{job=\"%s\"} %s\n", names[i],
-			    metrics_seconds(jobs[i].last_run_at, buf,
-			    sizeof buf));
+			metrics_sample_ms(b, "sqcron_job_last_run_"
+			    "timestamp_seconds", names[i], jobs[i].last_run_at);
 	}
 	metrics_family(b, "sqcron_job_consecutive_failures", "gauge",
 	    "Failed fires of the job since its last success or resume.");
 	for (i = 0; i < n; i++)
-		evbuffer_add_printf(b, "sqcron_job_consecutive_failures"
-		    "{job=\"%s\"} %" PRId64 "\n", names[i],
-		    jobs[i].consecutive_failures);
+		metrics_sample(b, "sqcron_job_consecutive_failures", names[i],
+		    NULL, NULL, jobs[i].consecutive_failures);
 	metrics_family(b, "sqcron_job_stale", "gauge",
 	    "1 when the job has not succeeded for stale_after (default "
 	    "twice its schedule's longest gap).");
@@ -481,71 +598,66 @@ metrics_render(struct metrics *m, struct evbuffer *b, char **cause)
 		if (!s && at != JOB_UNSET && (m->next_stale_at == JOB_UNSET ||
 		    at < m->next_stale_at))
 			m->next_stale_at = at;
-		evbuffer_add_printf(b, "sqcron_job_stale{job=\"%s\"} %d\n",
-		    names[i], s);
+		metrics_sample(b, "sqcron_job_stale", names[i], NULL, NULL, s);
 	}
 	metrics_family(b, "sqcron_job_paused", "gauge",
 	    "1 when the job is paused.");
 	for (i = 0; i < n; i++)
-		evbuffer_add_printf(b, "sqcron_job_paused{job=\"%s\"} %d\n",
-		    names[i], jobs[i].paused != 0);
+		metrics_sample(b, "sqcron_job_paused", names[i], NULL, NULL,
+		    jobs[i].paused != 0);
 
 	metrics_family(b, "sqcron_runs_running", "gauge",
 	    "Runs executing now.");
-	evbuffer_add_printf(b, "sqcron_runs_running %d\n",
+	metrics_sample(b, "sqcron_runs_running", NULL, NULL, NULL,
 	    policy_running(m->policy));
 	metrics_family(b, "sqcron_runs_queued", "gauge",
 	    "Runs waiting for a slot (max_running).");
-	evbuffer_add_printf(b, "sqcron_runs_queued %d\n",
+	metrics_sample(b, "sqcron_runs_queued", NULL, NULL, NULL,
 	    policy_queued(m->policy));
 	metrics_family(b, "sqcron_open_failures", "gauge",
 	    "Fires whose failure is open (sqcron runs --open).");
-	evbuffer_add_printf(b, "sqcron_open_failures %" PRId64 "\n",
+	metrics_sample(b, "sqcron_open_failures", NULL, NULL, NULL,
 	    t.open_failures);
 	metrics_family(b, "sqcron_replays_total", "counter",
 	    "Replay runs that ended, by result.");
-	evbuffer_add_printf(b, "sqcron_replays_total{result=\"succeeded\"} %"
-	    PRId64 "\nsqcron_replays_total{result=\"failed\"} %" PRId64 "\n",
-	    t.replays_succeeded, t.replays_failed);
+	metrics_sample(b, "sqcron_replays_total", NULL, "result", "succeeded",
+	    t.replays_succeeded);
+	metrics_sample(b, "sqcron_replays_total", NULL, "result", "failed",
+	    t.replays_failed);
 	metrics_family(b, "sqcron_notifications_pending", "gauge",
 	    "Notifications in the outbox, not delivered yet.");
-	evbuffer_add_printf(b, "sqcron_notifications_pending %" PRId64 "\n",
+	metrics_sample(b, "sqcron_notifications_pending", NULL, NULL, NULL,
 	    m->pending_fn != NULL ? m->pending_fn(m->pending_arg) : 0);
 	metrics_family(b, "sqcron_start_time_seconds", "gauge",
 	    "When sqcrond started.");
-	evbuffer_add_printf(b, "sqcron_start_time_seconds %s\n",
-	    metrics_seconds(m->started_at, buf, sizeof buf));
+	metrics_sample_ms(b, "sqcron_start_time_seconds", NULL, m->started_at);
 	metrics_family(b, "sqcron_db_size_bytes", "gauge",
 	    "Size of the database file and its write-ahead log.");
 	if (metrics_db_size(m, &size) == 0)
-		evbuffer_add_printf(b, "sqcron_db_size_bytes %" PRId64 "\n",
+		metrics_sample(b, "sqcron_db_size_bytes", NULL, NULL, NULL,
 		    size);
 
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	store_job_metrics_free(jobs, n);
+	log_debug("metrics: %zu jobs, %zu bytes in %" PRId64 " ms", n, b->len,
+	    sched_now() - now);
 	return 0;
 }
 
 char *
 metrics_text(struct metrics *m, size_t *len, char **cause)
 {
-	struct evbuffer	*b;
-	char		*text;
+	struct metrics_buf	b;
 
-	if ((b = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new failed");
-	if (metrics_render(m, b, cause) != 0) {
-		evbuffer_free(b);
+	memset(&b, 0, sizeof b);
+	if (metrics_render(m, &b, cause) != 0) {
+		free(b.p);
 		return NULL;
 	}
-	*len = evbuffer_get_length(b);
-	text = xmalloc(*len + 1);
-	evbuffer_remove(b, text, *len);
-	text[*len] = '\0';
-	evbuffer_free(b);
-	return text;
+	*len = b.len;
+	return b.p != NULL ? b.p : xstrdup("");
 }
 
 int
@@ -631,16 +743,13 @@ metrics_changed(void *arg)
 static int
 metrics_textfile_write(struct metrics *m, char **cause)
 {
-	struct evbuffer	*b;
-	char		*tmp;
-	int		 fd, ret = -1;
+	char	*text, *tmp;
+	size_t	 len, off;
+	ssize_t	 w;
+	int	 fd, ret = -1;
 
-	if ((b = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new failed");
-	if (metrics_render(m, b, cause) != 0) {
-		evbuffer_free(b);
+	if ((text = metrics_text(m, &len, cause)) == NULL)
 		return -1;
-	}
 	xasprintf(&tmp, "%s.XXXXXX", m->textfile);	/* not *.prom */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		xasprintf(cause, "%s: %s", tmp, strerror(errno));
@@ -649,9 +758,12 @@ metrics_textfile_write(struct metrics *m, char **cause)
 	/* node_exporter runs as another user. */
 	if (fchmod(fd, 0644) == -1)
 		goto fail;
-	while (evbuffer_get_length(b) > 0) {
-		if (evbuffer_write(b, fd) == -1 && errno != EINTR)
-			goto fail;
+	for (off = 0; off < len; off += (size_t)w) {
+		if ((w = write(fd, text + off, len - off)) == -1) {
+			if (errno != EINTR)
+				goto fail;
+			w = 0;
+		}
 	}
 	if (close(fd) == -1) {
 		fd = -1;
@@ -669,7 +781,7 @@ fail:
 	unlink(tmp);
 out:
 	free(tmp);
-	evbuffer_free(b);
+	free(text);
 	return ret;
 }
 
@@ -766,6 +878,14 @@ metrics_http_reply(struct evhttp_request *req, int code, const char *why,
 	evbuffer_free(b);
 }
 
+static void
+metrics_free_text(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)(uintptr_t)data);
+}
+
 /*
  * GET (or HEAD) /metrics: the exposition, or 503 when the database
  * cannot be read; /healthz: 200 "ok", or 503 and why.  Other paths are
@@ -781,6 +901,7 @@ metrics_http_cb(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	struct evbuffer		*b;
 	char			*cause = NULL, *text;
+	size_t			 len;
 	int			 is_metrics;
 
 	metrics_http_reap(m, 0);
@@ -814,17 +935,19 @@ metrics_http_cb(struct evhttp_request *req, void *arg)
 		}
 		return;
 	}
-	if ((b = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new failed");
-	if (metrics_render(m, b, &cause) != 0) {
+	if ((text = metrics_text(m, &len, &cause)) == NULL) {
 		xasprintf(&text, "cannot read the database: %s\n", cause);
 		metrics_http_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable",
 		    text);
 		free(text);
 		free(cause);
-		evbuffer_free(b);
 		return;
 	}
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new failed");
+	/* The text goes out as it is, and is freed once sent. */
+	if (evbuffer_add_reference(b, text, len, metrics_free_text, NULL) == -1)
+		fatalx("evbuffer_add_reference failed");
 	metrics_http_send(req, HTTP_OK, "OK", METRICS_CONTENT_TYPE, b);
 	evbuffer_free(b);
 }
