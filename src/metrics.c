@@ -803,8 +803,7 @@ metrics_textfile_cb(evutil_socket_t fd, short events, void *arg)
 			    cause);
 		m->textfile_failing = 1;
 		free(cause);
-		metrics_changed(m);	/* try again */
-		return;
+		return;		/* again at the next change, not on a timer */
 	}
 	if (m->textfile_failing)
 		log_info("metrics: %s written again", m->textfile);

@@ -233,6 +233,20 @@ is "$(value "$("$SQCRON" metrics)" 'sqcron_job_stale{job="pz"}')" 0 "pz, 4 s on:
 run "$SQCRON" metrics
 ok $(printf '%s\n' "$out" | grep -q 'job="fl"'; [ $? -ne 0 ]; echo $?) "a removed job's series are gone"
 
+# Silent when idle: with the listener and the textfile on, once the
+# textfile has caught up (its interval is 5 s), no wake-up at all.
+if command -v strace >/dev/null 2>&1; then
+	sleep 6
+	timeout 4 strace -f -c -o "$T/strace" -p "$daemon_pid" >/dev/null 2>&1
+	# (The one allowed is the epoll_wait it sleeps in, cut by strace.)
+	calls=$(awk '$NF == "total" { print $4 }' "$T/strace")
+	ok $([ "${calls:-0}" -le 1 ]; echo $?) \
+	    "idle for 4 s: no system call (${calls:-0}, the epoll_wait it sleeps in)"
+	[ "${calls:-0}" -le 1 ] || sed 's/^/# /' "$T/strace"
+else
+	skip "strace is not installed: idle silence not checked"
+fi
+
 # The metrics method is admin-only, and takes no argument.
 run "$SQCRON" metrics extra
 is "$rc" 2 "sqcron metrics takes no argument: exit 2"
@@ -257,9 +271,19 @@ is "$rc" 3 "the old one is closed"
 wait_for "[ -s '$T/tf/other.prom' ]" 50
 ok $? "the new textfile is written"
 ok $([ ! -e "$TEXTFILE" ]; echo $?) "the old one is removed"
-write_config "$T/d.conf" cgroup=off shutdown_timeout=2s
+write_config "$T/d.conf" cgroup=off shutdown_timeout=2s \
+    "metrics_textfile=$T/nowhere/sqcron.prom"
 "$SQCRON" reload >/dev/null
-ok $([ ! -e "$T/tf/other.prom" ]; echo $?) "metrics_textfile off: removed"
+ok $([ ! -e "$T/tf/other.prom" ]; echo $?) "a textfile elsewhere: the old one is removed"
+wait_for "grep -q 'metrics: cannot write $T/nowhere/sqcron.prom' '$T/sqcrond.log'" 50
+ok $? "a textfile that cannot be written is logged"
+"$SQCRON" run ok --wait >/dev/null
+"$SQCRON" run ok --wait >/dev/null
+sleep 6
+is "$(grep -c 'metrics: cannot write' "$T/sqcrond.log")" 1 \
+    "once, not at every try (tried again after changes, not on a timer)"
+run "$SQCRON" ping
+is "$rc" 0 "sqcrond goes on"
 stop_daemon
 is "$daemon_rc" 0 "clean stop"
 done_testing
