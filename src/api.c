@@ -46,6 +46,7 @@
 #include "job.h"
 #include "jobspec.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "protocol.h"
 #include "prune.h"
@@ -203,8 +204,7 @@ api_job_json(struct api *api, const struct job_row *jr,
 	struct run		 last;
 	json_t			*o;
 	char			*cause = NULL;
-	int64_t			 now = sched_now(), since, stale_after;
-	int			 stale = 0;
+	int			 stale;
 
 	o = json_object();
 	api_spec_json(o, &jr->spec);
@@ -240,23 +240,10 @@ api_job_json(struct api *api, const struct job_row *jr,
 	json_object_set_new(o, "last_success_at", api_time(h.last_success_at));
 	json_object_set_new(o, "consecutive_failures",
 	    json_integer(h.consecutive_failures));
-	/*
-	 * Stale: no success for stale_after, or twice the schedule's longest
-	 * gap, counted from the last success, or from when the job was
-	 * added or resumed; a paused job never is.
-	 */
-	if (!jr->paused) {
-		since = h.last_success_at;
-		if (since == JOB_UNSET || jr->resumed_at > since)
-			since = jr->resumed_at != JOB_UNSET ? jr->resumed_at :
-			    jr->created_at;
-		if (since < jr->created_at)
-			since = jr->created_at;
-		stale_after = jr->spec.stale_after_ms != JOB_UNSET ?
-		    jr->spec.stale_after_ms :
-		    2 * policy_period(api->policy, jr->id);
-		stale = stale_after > 0 && now - since > stale_after;
-	}
+	/* As sqcron_job_stale says it (metrics_job_stale). */
+	stale = metrics_job_stale(jr->paused, jr->created_at, jr->resumed_at,
+	    h.last_success_at, jr->spec.stale_after_ms, jr->paused ? 0 :
+	    policy_period(api->policy, jr->id), sched_now(), NULL);
 	json_object_set_new(o, "stale", json_boolean(stale));
 	return o;
 }
@@ -499,18 +486,20 @@ api_crontab_problems(struct api *api, int64_t owner)
 
 /*
  * status: the daemon's health at a glance, for people and monitoring:
- * counts, the jobs with open failures (sqcron status exits 1 when there
- * are any) and the problems of the crontab files.  A peer that is not an
- * admin gets the counts of its own jobs and its own files' problems.
+ * counts, the jobs with open failures and the stale jobs (sqcron status
+ * exits 1 when there are any), and the problems of the crontab files.  A
+ * peer that is not an admin gets the counts of its own jobs and its own
+ * files' problems.
  */
 static void
 api_status(struct control_req *req, json_t *params, void *arg)
 {
 	struct api		*api = arg;
 	struct store_open_job	*open = NULL;
-	json_t			*failing;
+	struct metrics_stale	*stale = NULL;
+	json_t			*failing, *jstale;
 	char			*cause = NULL;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, nstale = 0;
 	int64_t			 jobs, paused, nopen = 0, owner, pending;
 	int			 running, queued;
 
@@ -518,7 +507,10 @@ api_status(struct control_req *req, json_t *params, void *arg)
 	owner = api_owner(req);
 	if (store_job_counts(api->store, owner, &jobs, &paused, &cause) < 0 ||
 	    store_outbox_count(api->store, owner, &pending, NULL, &cause) < 0 ||
+	    metrics_stale_jobs(api->metrics, owner, &stale, &nstale,
+	    &cause) < 0 ||
 	    store_open_by_job(api->store, owner, &open, &n, &cause) < 0) {
+		metrics_stale_free(stale, nstale);
 		control_error(req, ERR_UNAVAILABLE, "%s", cause);
 		free(cause);
 		return;
@@ -528,6 +520,14 @@ api_status(struct control_req *req, json_t *params, void *arg)
 		queued = policy_queued(api->policy);
 	} else
 		policy_live_owned(api->policy, (uid_t)owner, &running, &queued);
+	jstale = json_array();
+	for (i = 0; i < nstale; i++) {
+		json_array_append_new(jstale, json_pack("{s:s,s:o,s:o}", "job",
+		    stale[i].job, "last_success_at",
+		    api_time(stale[i].last_success_at), "stale_since",
+		    api_time(stale[i].stale_at)));
+	}
+	metrics_stale_free(stale, nstale);
 	failing = json_array();
 	for (i = 0; i < n; i++) {
 		nopen += open[i].open;
@@ -537,14 +537,41 @@ api_status(struct control_req *req, json_t *params, void *arg)
 	}
 	store_open_jobs_free(open, n);
 	control_reply(req, json_pack("{s:s,s:I,s:I,s:o,s:{s:I,s:I,s:i,s:i,"
-	    "s:I,s:I},s:o,s:o}", "version", SQCRON_VERSION, "pid",
+	    "s:I,s:I},s:o,s:o,s:o}", "version", SQCRON_VERSION, "pid",
 	    (json_int_t)getpid(), "uptime_ms", (json_int_t)(sched_now() -
 	    api->started_at), "started_at", api_time(api->started_at),
 	    "counts", "jobs", (json_int_t)jobs, "paused", (json_int_t)paused,
 	    "running", running, "queued", queued, "open_failures",
 	    (json_int_t)nopen, "notifications_pending", (json_int_t)pending,
-	    "failing", failing,
+	    "failing", failing, "stale", jstale,
 	    "crontab_problems", api_crontab_problems(api, owner)));
+}
+
+/*
+ * metrics: the Prometheus text exposition of every job (DESIGN.md
+ * section 10), as {"text": TEXT}.  Admins only: it covers all jobs.
+ */
+static void
+api_metrics(struct control_req *req, json_t *params, void *arg)
+{
+	struct api	*api = arg;
+	json_t		*text;
+	char		*cause = NULL, *s;
+	size_t		 len;
+
+	(void)params;
+	if ((s = metrics_text(api->metrics, &len, &cause)) == NULL) {
+		control_error(req, ERR_UNAVAILABLE, "%s", cause);
+		free(cause);
+		return;
+	}
+	text = json_stringn(s, len);
+	free(s);
+	if (text == NULL) {
+		control_error(req, ERR_INTERNAL, "the metrics are not UTF-8");
+		return;
+	}
+	control_reply(req, json_pack("{s:o}", "text", text));
 }
 
 /*
@@ -2438,6 +2465,7 @@ fail:
 static const struct control_method methods[] = {
 	{ "ping", api_ping, 0 },
 	{ "status", api_status, 0 },		/* own counts */
+	{ "metrics", api_metrics, 1 },		/* every job's */
 	{ "failures", api_failures, 0 },	/* own jobs */
 	{ "audit.list", api_audit_list, 0 },	/* own requests */
 	{ "reload", api_reload, 0 },		/* admins */

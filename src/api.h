@@ -15,6 +15,7 @@ struct event_base;
 struct control_method;
 struct crontabs;
 struct job_row;
+struct metrics;
 struct policy;
 struct prune;
 struct store;
@@ -27,6 +28,7 @@ struct api {
 	struct policy		*policy;
 	struct prune		*prune;
 	struct crontabs		*crontabs;	/* problems for status */
+	struct metrics		*metrics;
 	const struct tz		*tz;		/* the daemon's time zone */
 	int64_t			 started_at;	/* ms */
 	const char		*zone;		/* its name */

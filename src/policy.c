@@ -165,6 +165,8 @@ struct policy {
 	policy_kept_output_cb	 kept_cb;	/* runs that wrote output */
 	void			*kept_arg;
 	struct outbox		*outbox;	/* events to notify, or NULL */
+	void			(*changed_cb)(void *);	/* metrics */
+	void			*changed_arg;
 };
 
 static void	policy_fire_cb(int64_t, int64_t, uint64_t, int, int64_t,
@@ -360,6 +362,21 @@ policy_set_config(struct policy *p, const struct config *conf)
 	policy_start_queued(p);
 }
 
+void
+policy_set_changed_cb(struct policy *p, void (*cb)(void *), void *arg)
+{
+	p->changed_cb = cb;
+	p->changed_arg = arg;
+}
+
+/* What the metrics show changed (policy_set_changed_cb). */
+static void
+policy_changed(struct policy *p)
+{
+	if (p->changed_cb != NULL)
+		p->changed_cb(p->changed_arg);
+}
+
 /* Tell everyone waiting for a run that it ended. */
 static void
 policy_notify(struct prun *pr)
@@ -422,6 +439,7 @@ policy_record(struct policy *p, struct pjob *pj, int64_t fire_at,
 		policy_emit(p, POLICY_RUN_ENDED, pj->id, pj->name, &r,
 		    JOB_UNSET, NULL);
 	free(cause);
+	policy_changed(p);
 }
 
 /* The daemon's default for an unset numeric option. */
@@ -1229,6 +1247,7 @@ policy_run_done_cb(const struct runner_result *res, void *arg)
 	policy_notify(pr);
 	policy_prun_free(pr);
 	policy_start_queued(p);
+	policy_changed(p);
 	if (p->stopping && p->nrunning == 0 && p->shutdown_done != NULL) {
 		void	(*done)(void *) = p->shutdown_done;
 
@@ -1398,6 +1417,7 @@ policy_load_job(struct policy *p, int64_t job_id, int64_t after, char **cause)
 		rc = sched_set(p->sched, job_id, row.spec.schedule,
 		    row.spec.timezone, pj->jitter_ms, after, cause);
 	store_job_row_clear(&row);
+	policy_changed(p);
 	return rc;
 }
 
@@ -1413,6 +1433,7 @@ policy_job_removed(struct policy *p, int64_t job_id)
 	struct pjob	**slot = policy_slot(p, job_id), *pj = *slot;
 
 	sched_remove(p->sched, job_id);
+	policy_changed(p);
 	if (pj == NULL)
 		return;
 	*slot = pj->next;

@@ -73,6 +73,12 @@ int		 policy_reboot(struct policy *, const char *boot_id,
 		    char **cause);
 /* Where run and job events go (outbox.h); NULL: nowhere. */
 void		 policy_set_outbox(struct policy *, struct outbox *);
+/*
+ * cb(arg) is called after a change that metrics show: a run ended or was
+ * recorded ended (skipped, missed), a job was (re)loaded or removed.
+ */
+void		 policy_set_changed_cb(struct policy *, void (*cb)(void *),
+		    void *arg);
 /* A new configuration (after SIGHUP). */
 void		 policy_set_config(struct policy *, const struct config *);
 /* A job was added, changed, paused or resumed in the store: reload it. */

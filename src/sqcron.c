@@ -77,6 +77,7 @@ static int	cmd_status(struct globals *, int, char **);
 static int	cmd_failures(struct globals *, int, char **);
 static int	cmd_audit(struct globals *, int, char **);
 static int	cmd_reload(struct globals *, int, char **);
+static int	cmd_metrics(struct globals *, int, char **);
 static int	cmd_replay(struct globals *, int, char **);
 static int	cmd_ack(struct globals *, int, char **);
 static int	cmd_prune(struct globals *, int, char **);
@@ -86,7 +87,7 @@ static int	cmd_version(struct globals *, int, char **);
 
 static const struct command commands[] = {
 	{ "status", cmd_status, "status",
-	    "daemon health and the jobs with open failures (exit 1 if any)" },
+	    "daemon health, open failures and stale jobs (exit 1 if any)" },
 	{ "next", cmd_next,
 	    "next [--tz ZONE] [--after TIME] [-n COUNT] [--json] EXPR",
 	    "print the next fire times of a schedule (offline)" },
@@ -126,6 +127,8 @@ static const struct command commands[] = {
 	    "delete the runs that keep_runs and keep_days let go" },
 	{ "reload", cmd_reload, "reload",
 	    "read sqcrond.conf again (as SIGHUP); a bad file changes nothing" },
+	{ "metrics", cmd_metrics, "metrics",
+	    "print the Prometheus metrics (text exposition format)" },
 	{ "ping", cmd_ping, "ping", "check that sqcrond answers" },
 	{ "check", cmd_check, "check [--user USER | --system] FILE...",
 	    "validate crontab files (offline)" },
@@ -621,11 +624,13 @@ cmd_jobs(struct globals *g, int argc, char **argv)
 		    json_string_value(json_object_get(last, "state")) : "-");
 		fmt_relative(json_time(job, "last_success_at"), now, succ,
 		    sizeof succ);
-		printf("%-*.*s  %-*.*s  %-10s  %-12s  %-12s  %s\n", namew,
+		/* A stale job (DESIGN.md section 10) is marked so. */
+		printf("%-*.*s  %-*.*s  %-10s  %-12s  %-12s  %s%s\n", namew,
 		    namew, json_string_value(json_object_get(job, "name")),
 		    schedw, schedw,
 		    json_string_value(json_object_get(job, "schedule")), next,
-		    lastat, state, succ);
+		    lastat, state, succ, json_is_true(json_object_get(job,
+		    "stale")) ? "  STALE" : "");
 	}
 	json_decref(res);
 	return EXIT_OK;
@@ -1465,10 +1470,10 @@ cmd_status(struct globals *g, int argc, char **argv)
 {
 	const struct command	*c = command_find("status");
 	json_t			*res, *counts, *f, *problems;
-	char			 up[DURATION_BUFLEN], when[32];
+	char			 up[DURATION_BUFLEN], when[32], last[32];
 	size_t			 i;
 	int			 ret;
-	int64_t			 open;
+	int64_t			 open, stale;
 
 	if ((ret = parse_plain(g, c, argc, argv)) != -1)
 		return ret;
@@ -1480,6 +1485,7 @@ cmd_status(struct globals *g, int argc, char **argv)
 		return ret;
 	counts = json_object_get(res, "counts");
 	open = json_integer_value(json_object_get(counts, "open_failures"));
+	stale = (int64_t)json_array_size(json_object_get(res, "stale"));
 	if (g->json)
 		print_json(res);
 	else {
@@ -1490,15 +1496,16 @@ cmd_status(struct globals *g, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(res, "pid")),
 		    up);
 		printf("jobs %lld (%lld paused), running %lld, queued %lld, "
-		    "open failures %lld, notifications pending %lld\n",
+		    "open failures %lld, stale %lld, notifications pending "
+		    "%lld\n",
 		    (long long)json_integer_value(json_object_get(counts,
 		    "jobs")), (long long)json_integer_value(
 		    json_object_get(counts, "paused")),
 		    (long long)json_integer_value(json_object_get(counts,
 		    "running")), (long long)json_integer_value(
 		    json_object_get(counts, "queued")), (long long)open,
-		    (long long)json_integer_value(json_object_get(counts,
-		    "notifications_pending")));
+		    (long long)stale, (long long)json_integer_value(
+		    json_object_get(counts, "notifications_pending")));
 		if (json_array_size(json_object_get(res, "failing")) > 0)
 			printf("%-24s %6s %s\n", "FAILING JOB", "OPEN",
 			    "LAST FAILED FIRE");
@@ -1510,6 +1517,17 @@ cmd_status(struct globals *g, int argc, char **argv)
 			    json_integer_value(json_object_get(f, "open")),
 			    when);
 		}
+		if (json_array_size(json_object_get(res, "stale")) > 0)
+			printf("%-24s %-14s %s\n", "STALE JOB", "STALE SINCE",
+			    "LAST SUCCESS");
+		json_array_foreach(json_object_get(res, "stale"), i, f) {
+			fmt_relative(json_time(f, "stale_since"), now_ms(),
+			    when, sizeof when);
+			fmt_relative(json_time(f, "last_success_at"), now_ms(),
+			    last, sizeof last);
+			printf("%-24s %-14s %s\n", json_string_value(
+			    json_object_get(f, "job")), when, last);
+		}
 		problems = json_object_get(res, "crontab_problems");
 		if (json_array_size(problems) > 0)
 			printf("crontab problems:\n");
@@ -1519,7 +1537,36 @@ cmd_status(struct globals *g, int argc, char **argv)
 		}
 	}
 	json_decref(res);
-	return open > 0 ? EXIT_FAILED : EXIT_OK;
+	return open > 0 || stale > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/* metrics: the Prometheus text, as the daemon renders it. */
+static int
+cmd_metrics(struct globals *g, int argc, char **argv)
+{
+	const struct command	*c = command_find("metrics");
+	json_t			*res, *text;
+	int			 ret;
+
+	if ((ret = parse_plain(g, c, argc, argv)) != -1)
+		return ret;
+	if (optind != argc)
+		return usage_error(c, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((ret = client_call(g, "metrics", NULL, &res, NULL, NULL)) !=
+	    EXIT_OK)
+		return ret;
+	if (g->json)
+		ret = print_json(res);
+	else if ((text = json_object_get(res, "text")) != NULL) {
+		fwrite(json_string_value(text), 1, json_string_length(text),
+		    stdout);
+		if (fflush(stdout) == EOF)
+			err(EXIT_FAILED, "stdout");
+	} else
+		errx(EXIT_FAILED, "bad reply from sqcrond: no \"text\"");
+	json_decref(res);
+	return ret;
 }
 
 static int

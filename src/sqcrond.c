@@ -18,8 +18,9 @@
  *	   when the boot id changed; then retention goes over every job
  *	   once, in the background, the crontab files are watched, and
  *	   undelivered notifications are tried again
- *	7. the control socket (a stale one is removed)
- *	8. READY=1 to $NOTIFY_SOCKET when set
+ *	7. metrics: the HTTP listener and the textfile, when configured
+ *	8. the control socket (a stale one is removed)
+ *	9. READY=1 to $NOTIFY_SOCKET when set
  *
  * Stopping undoes it: SIGTERM stops scheduling, gives running jobs
  * shutdown_timeout to finish, kills the rest ("shutdown"), then the
@@ -51,6 +52,7 @@
 #include "crontabs.h"
 #include "log.h"
 #include "mail.h"
+#include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
 #include "policy.h"
@@ -90,6 +92,7 @@ struct sqcrond {
 	struct policy		*policy;
 	struct crontabs		*crontabs;
 	struct mail		*mail;
+	struct metrics		*metrics;
 	struct control		*control;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -304,6 +307,15 @@ sqcrond_output_cb(const struct run *r, const char *output, size_t len,
 	mail_run(arg, r, output, len);
 }
 
+/* sqcron_notifications_pending: the outbox's undelivered rows. */
+static int64_t
+sqcrond_pending(void *arg)
+{
+	int64_t	 n = notify_pending(arg);
+
+	return n > 0 ? n : 0;
+}
+
 /* Tell systemd (or anything speaking its protocol) our state. */
 static void
 sqcrond_notify(const char *state)
@@ -430,6 +442,7 @@ sqcrond_stop_cb(evutil_socket_t sig, short events, void *arg)
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" :
 	    "SIGTERM");
 	sqcrond_notify("STOPPING=1");
+	metrics_set_stopping(d->metrics);
 	if (d->stopping) {
 		/* A second signal: stop waiting for the jobs. */
 		log_info("killing %d running jobs now",
@@ -470,6 +483,7 @@ sqcrond_reload(void *arg, char **cause)
 	mail_set_config(d->mail, conf);
 	notify_set_config(d->notify, conf);
 	outbox_set_config(d->outbox, conf);
+	metrics_set_config(d->metrics, conf);
 	sqcrond_setup_log(d);
 	log_info("configuration reloaded from %s", d->conf->file != NULL ?
 	    d->conf->file : "built-in defaults");
@@ -619,14 +633,20 @@ main(int argc, char **argv)
 	free(boot_id);
 	prune_all(d.prune);
 	notify_start(d.notify);
+	d.api.started_at = (int64_t)time(NULL) * 1000;
+	d.metrics = metrics_new(d.base, d.store, d.policy, d.conf->db,
+	    d.api.started_at);
+	policy_set_changed_cb(d.policy, metrics_changed, d.metrics);
+	metrics_set_pending_fn(d.metrics, sqcrond_pending, d.notify);
+	metrics_set_config(d.metrics, d.conf);
 
 	d.api.conf = d.conf;
 	d.api.store = d.store;
 	d.api.policy = d.policy;
 	d.api.prune = d.prune;
 	d.api.crontabs = d.crontabs;
+	d.api.metrics = d.metrics;
 	d.api.tz = d.tz;
-	d.api.started_at = (int64_t)time(NULL) * 1000;
 	d.api.zone = tz_name(d.tz);
 	d.api.reload = sqcrond_reload;
 	d.api.reload_arg = &d;
@@ -646,6 +666,8 @@ main(int argc, char **argv)
 
 	control_free(d.control);
 	crontabs_free(d.crontabs);
+	policy_set_changed_cb(d.policy, NULL, NULL);
+	metrics_free(d.metrics);
 	policy_free(d.policy);
 	mail_free(d.mail);
 	prune_free(d.prune);

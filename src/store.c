@@ -160,23 +160,27 @@
 /*
  * Last run, last success, and the failure streak (store.h, struct
  * job_health): fires in a failure state recorded after the last success
- * and the last resume, not waiting for a retry, each fire once.
+ * and the last resume, not waiting for a retry, each fire once.  The
+ * last success comes from job_metrics (0005), so that deleting its run
+ * changes neither it nor the streak.
  */
-#define SQL_HEALTH_COLS \
-	"SELECT j.id, l.id, l.state, l.scheduled_at, s.ended_at, " \
+#define SQL_FAILURE_STREAK \
 	"CASE WHEN l.id IS NULL OR l.state = 'succeeded' THEN 0 ELSE " \
 	"(SELECT count(DISTINCT f.scheduled_at) FROM runs AS f " \
-	"WHERE f.job_id = j.id AND f.id > coalesce(s.id, 0) " \
+	"WHERE f.job_id = j.id AND f.id > coalesce(m.last_success_run, 0) " \
 	"AND f.state IN ('failed', 'timeout', 'oom', 'crashed', 'killed', " \
 	"'lost', 'spawn_error', 'missed') " \
 	"AND f.resolution IS NOT 'retrying' " \
-	"AND f.queued_at >= coalesce(j.resumed_at, 0)) END " \
+	"AND f.queued_at >= coalesce(j.resumed_at, 0)) END "
+/* Job j, its newest run l and its metrics m (the streak's FROM). */
+#define SQL_HEALTH_FROM \
 	"FROM jobs AS j " \
 	"LEFT JOIN runs AS l ON l.id = " \
 	"(SELECT max(id) FROM runs WHERE job_id = j.id) " \
-	"LEFT JOIN runs AS s ON s.id = " \
-	"(SELECT max(id) FROM runs WHERE job_id = j.id " \
-	"AND state = 'succeeded') "
+	"LEFT JOIN job_metrics AS m ON m.job_id = j.id "
+#define SQL_HEALTH_COLS \
+	"SELECT j.id, l.id, l.state, l.scheduled_at, m.last_success_at, " \
+	SQL_FAILURE_STREAK SQL_HEALTH_FROM
 #define SQL_JOB_HEALTH \
 	SQL_HEALTH_COLS "WHERE j.id = ?1"
 /* The same for every live job (of one owner), in one statement. */
@@ -471,6 +475,33 @@
 	"WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM jobs AS j " \
 	"WHERE j.id = o.job_id AND j.owner_uid = ?1)"
 
+/*
+ * Metrics (0005-metrics.sql): every live job with its counters and its
+ * failure streak in one statement, whatever the number of jobs.  The
+ * state columns are in enum run_state order from succeeded, the buckets
+ * in store_duration_bucket_ms's.
+ */
+#define METRIC_STATE_COLS \
+	"m.succeeded, m.failed, m.timeout, m.oom, m.crashed, m.killed, " \
+	"m.lost, m.spawn_error, m.skipped, m.missed"
+#define METRIC_NSTATES		10
+#define METRIC_LE_COLS \
+	"m.le_100ms, m.le_1s, m.le_5s, m.le_15s, m.le_1m, m.le_5m, " \
+	"m.le_15m, m.le_30m, m.le_1h, m.le_3h"
+#define SQL_JOB_METRICS \
+	"SELECT j.id, j.name, j.paused, j.created_at, j.resumed_at, " \
+	"j.stale_after_ms, m.last_run_at, m.last_success_at, " \
+	SQL_FAILURE_STREAK ", " METRIC_STATE_COLS ", m.duration_count, " \
+	"m.duration_sum_ms, " METRIC_LE_COLS " " SQL_HEALTH_FROM \
+	"WHERE j.removed_at IS NULL AND (?1 IS NULL OR j.owner_uid = ?1) " \
+	"ORDER BY j.name"
+#define METRIC_NCOLS		9	/* before the state columns */
+/* Open failures through runs_open; the replay counters. */
+#define SQL_METRIC_TOTALS \
+	"SELECT (SELECT count(*) FROM runs WHERE resolution = 'open'), " \
+	"(SELECT count FROM replay_metrics WHERE result = 'succeeded'), " \
+	"(SELECT count FROM replay_metrics WHERE result = 'failed')"
+
 #define SQL_META_GET \
 	"SELECT value FROM meta WHERE key = ?1"
 #define SQL_META_SET \
@@ -534,6 +565,8 @@ enum store_stmt {
 	ST_PRUNE_OLDEST,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_LIST,
+	ST_JOB_METRICS,
+	ST_METRIC_TOTALS,
 	ST_META_GET,
 	ST_META_SET,
 	ST_FIRE_REPLAYS,
@@ -618,6 +651,8 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_PRUNE_OLDEST] = SQL_PRUNE_OLDEST,
 	[ST_AUDIT_INSERT] = SQL_AUDIT_INSERT,
 	[ST_AUDIT_LIST] = SQL_AUDIT_LIST,
+	[ST_JOB_METRICS] = SQL_JOB_METRICS,
+	[ST_METRIC_TOTALS] = SQL_METRIC_TOTALS,
 	[ST_META_GET] = SQL_META_GET,
 	[ST_META_SET] = SQL_META_SET,
 	[ST_FIRE_REPLAYS] = SQL_FIRE_REPLAYS,
@@ -744,6 +779,9 @@ struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST_COUNT];
 	int		 version;
+	/* The last STORE_ERROR, and the rows written until then. */
+	char		*error;
+	int64_t		 error_changes;
 };
 
 static int	store_report(int, char **, const char *, ...)
@@ -817,6 +855,11 @@ store_fail(struct store *st, int rc, char **cause, const char *what)
 		msg = sqlite3_errmsg(st->db);
 	else
 		msg = sqlite3_errstr(rc);
+	if (store_code(rc) == STORE_ERROR) {	/* for store_failing */
+		free(st->error);
+		xasprintf(&st->error, "%s: %s", what, msg);
+		st->error_changes = sqlite3_total_changes64(st->db);
+	}
 	return store_report(store_code(rc), cause, "%s: %s", what, msg);
 }
 
@@ -1546,6 +1589,7 @@ store_close(struct store *st)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->db));
+	free(st->error);
 	free(st);
 }
 
@@ -3432,4 +3476,102 @@ store_outbox_count(struct store *st, int64_t owner, int64_t *pending,
 		ret = store_fail(st, rc, cause, "count the outbox");
 	store_reset(s);
 	return ret;
+}
+
+const int64_t store_duration_bucket_ms[STORE_DURATION_NBUCKETS] = {
+	100, 1000, 5000, 15000, 60000, 300000, 900000, 1800000, 3600000,
+	10800000
+};
+
+_Static_assert(RUN_MISSED - RUN_SUCCEEDED + 1 == METRIC_NSTATES,
+    "METRIC_STATE_COLS and enum run_state differ");
+
+static void
+store_row_job_metrics(sqlite3_stmt *s, void *p)
+{
+	struct store_job_metrics	*m = p;
+	int				 i, col;
+
+	m->id = sqlite3_column_int64(s, 0);
+	m->name = store_column_str(s, 1);
+	m->paused = sqlite3_column_int(s, 2);
+	m->created_at = store_column_i64(s, 3);
+	m->resumed_at = store_column_i64(s, 4);
+	m->stale_after_ms = store_column_i64(s, 5);
+	m->last_run_at = store_column_i64(s, 6);
+	m->last_success_at = store_column_i64(s, 7);
+	m->consecutive_failures = sqlite3_column_int64(s, 8);
+	col = METRIC_NCOLS;
+	for (i = 0; i < METRIC_NSTATES; i++)	/* NULL (no row) is 0 */
+		m->runs[RUN_SUCCEEDED + i] = sqlite3_column_int64(s, col++);
+	m->duration_count = sqlite3_column_int64(s, col++);
+	m->duration_sum_ms = sqlite3_column_int64(s, col++);
+	for (i = 0; i < STORE_DURATION_NBUCKETS; i++)
+		m->duration_le[i] = sqlite3_column_int64(s, col++);
+}
+
+static void
+store_free_job_metrics(void *list, size_t n)
+{
+	store_job_metrics_free(list, n);
+}
+
+int
+store_job_metrics(struct store *st, int64_t owner,
+    struct store_job_metrics **listp, size_t *np, char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_JOB_METRICS];
+	void		*list;
+	int		 rc = SQLITE_OK, ret;
+
+	store_bind_i64(s, 1, owner, &rc);
+	ret = store_read_array(st, s, rc, sizeof **listp,
+	    store_row_job_metrics, store_free_job_metrics, &list, np, cause,
+	    "job metrics");
+	*listp = list;
+	return ret;
+}
+
+void
+store_job_metrics_free(struct store_job_metrics *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(list[i].name);
+	free(list);
+}
+
+int
+store_metric_totals(struct store *st, struct store_metric_totals *t,
+    char **cause)
+{
+	sqlite3_stmt	*s = st->stmt[ST_METRIC_TOTALS];
+	int		 rc, ret = STORE_OK;
+
+	memset(t, 0, sizeof *t);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		t->open_failures = sqlite3_column_int64(s, 0);
+		t->replays_succeeded = sqlite3_column_int64(s, 1);
+		t->replays_failed = sqlite3_column_int64(s, 2);
+	} else
+		ret = store_fail(st, rc, cause, "metric totals");
+	store_reset(s);
+	return ret;
+}
+
+int
+store_failing(struct store *st, const char **msg)
+{
+	*msg = NULL;
+	if (st->error == NULL)
+		return 0;
+	if (sqlite3_total_changes64(st->db) != st->error_changes) {
+		free(st->error);	/* a write went through since */
+		st->error = NULL;
+		return 0;
+	}
+	*msg = st->error;
+	return 1;
 }

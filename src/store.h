@@ -505,6 +505,53 @@ void		 store_open_jobs_free(struct store_open_job *, size_t);
 int		 store_job_counts(struct store *, int64_t owner,
 		    int64_t *jobs, int64_t *paused, char **cause);
 
+/*
+ * Metrics (DESIGN.md section 10; sql/0005-metrics.sql).  The counters
+ * grow as runs end, in the transaction that records the end, and never
+ * shrink: deleting runs leaves them alone.  The histogram of run
+ * durations has these upper bounds (ms), plus +Inf (the count).
+ */
+#define STORE_DURATION_NBUCKETS	10
+extern const int64_t	store_duration_bucket_ms[STORE_DURATION_NBUCKETS];
+
+/* A live job as the metrics show it. */
+struct store_job_metrics {
+	int64_t		 id;
+	char		*name;
+	int		 paused;
+	int64_t		 created_at;
+	int64_t		 resumed_at;	/* JOB_UNSET: never */
+	int64_t		 stale_after_ms; /* JOB_UNSET: the default */
+	int64_t		 last_run_at;	/* ended_at; JOB_UNSET: never */
+	int64_t		 last_success_at; /* ended_at; JOB_UNSET: never */
+	int64_t		 consecutive_failures; /* as struct job_health's */
+	int64_t		 runs[RUN_NSTATES]; /* ended runs by state */
+	int64_t		 duration_count;
+	int64_t		 duration_sum_ms;
+	int64_t		 duration_le[STORE_DURATION_NBUCKETS]; /* cumulative */
+};
+/*
+ * Every live job, all or of owner (JOB_UNSET), by name, in one statement
+ * (free: store_job_metrics_free).
+ */
+int		 store_job_metrics(struct store *, int64_t owner,
+		    struct store_job_metrics **, size_t *, char **cause);
+void		 store_job_metrics_free(struct store_job_metrics *, size_t);
+/* Daemon-wide figures. */
+struct store_metric_totals {
+	int64_t		 open_failures;
+	int64_t		 replays_succeeded;	/* replay runs that ended so */
+	int64_t		 replays_failed;	/* and in any other end state */
+};
+int		 store_metric_totals(struct store *,
+		    struct store_metric_totals *, char **cause);
+/*
+ * 1 while the database is failing: a call ended in STORE_ERROR and no
+ * row was written since (*msg, owned by the store, says what failed);
+ * else 0.
+ */
+int		 store_failing(struct store *, const char **msg);
+
 /* A group of open failures: one job, state and exit status or signal. */
 struct store_failure {
 	char		*job;

@@ -234,6 +234,10 @@ run as_user --json status
 is "$rc" 0 "status exits 0 once the user's failures are resolved, whatever root's"
 run "$SQCRON" status
 is "$rc" 1 "(root's status exits 1: root's failures are open)"
+run as_user metrics
+is "$rc" 5 "metrics cover every job: refused to a user (exit 5)"
+run "$SQCRON" metrics
+like "$out" '^sqcron_runs_total\{job="rootjob",' "(root's metrics show root's job)"
 run as_user --json audit --limit 1000
 n_all=$(printf '%s\n' "$out" | sed 's/},{"id":/}\n{"id":/g' | grep -c '"method"')
 n_own=$(printf '%s\n' "$out" | sed 's/},{"id":/}\n{"id":/g' | grep -c "\"uid\":$uid,")
