@@ -68,9 +68,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "duration.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "policy.h"
 #include "sched.h"
 #include "store.h"
@@ -116,10 +118,20 @@ struct metrics {
 	int			 textfile_failing; /* logged, not again */
 	int64_t			 next_stale_at;	/* of the last rendering */
 	char			 le[STORE_DURATION_NBUCKETS][24]; /* "0.1" */
+
+	/* job.stale events: jobs stale at the last look, sorted by id. */
+	struct outbox		*outbox;	/* NULL: none sent */
+	struct event		*ev_stale;
+	int64_t			 stale_due;	/* timer armed; JOB_UNSET */
+	int64_t			 stale_look;	/* the last look; JOB_UNSET */
+	int64_t			*stale_ids;
+	size_t			 nstale_ids;
 };
 
 static void	metrics_textfile_cb(evutil_socket_t, short, void *);
 static void	metrics_pause_cb(evutil_socket_t, short, void *);
+static void	metrics_stale_cb(evutil_socket_t, short, void *);
+static void	metrics_stale_arm(struct metrics *, int64_t);
 
 /*
  * The listener's error callback gets evhttp's argument, not ours: the one
@@ -159,8 +171,10 @@ metrics_new(struct event_base *base, struct store *store,
 		}
 	}
 	TAILQ_INIT(&m->conns);
+	m->stale_due = m->stale_look = JOB_UNSET;
 	if ((m->ev_textfile = evtimer_new(base, metrics_textfile_cb, m)) ==
 	    NULL || (m->ev_pause = evtimer_new(base, metrics_pause_cb, m)) ==
+	    NULL || (m->ev_stale = evtimer_new(base, metrics_stale_cb, m)) ==
 	    NULL)
 		fatalx("evtimer_new failed");
 	return m;
@@ -286,6 +300,8 @@ metrics_free(struct metrics *m)
 	metrics_textfile_off(m);
 	event_free(m->ev_textfile);
 	event_free(m->ev_pause);
+	event_free(m->ev_stale);
+	free(m->stale_ids);
 	free(m->db_path);
 	free(m->db_wal);
 	free(m);
@@ -731,12 +747,124 @@ metrics_changed(void *arg)
 	struct metrics	*m = arg;
 	int64_t		 at = sched_now();
 
+	/*
+	 * A success may end a job's staleness, a pause or an edit move it:
+	 * look again soon, but not more often than every few seconds (a
+	 * look reads every job; the timer catches each deadline anyway).
+	 */
+	if (m->outbox != NULL)
+		metrics_stale_arm(m, m->stale_look != JOB_UNSET &&
+		    m->stale_look + METRICS_STALE_INTERVAL_MS > at +
+		    METRICS_STALE_SETTLE_MS ? m->stale_look +
+		    METRICS_STALE_INTERVAL_MS : at + METRICS_STALE_SETTLE_MS);
 	if (m->textfile == NULL)
 		return;
 	if (m->textfile_at != JOB_UNSET &&
 	    at < m->textfile_at + METRICS_TEXTFILE_INTERVAL_MS)
 		at = m->textfile_at + METRICS_TEXTFILE_INTERVAL_MS;
 	metrics_textfile_arm(m, at);
+}
+
+/*
+ * job.stale events.  The timer is armed for the moment the next job would
+ * become stale, and shortly after a change: never periodically.  Each
+ * look reads every job's metrics row in one statement; a job stale now
+ * and not at the previous look is told to the outbox (which sends it only
+ * to jobs whose notify_on has job.stale).  The previous look is memory:
+ * after a restart, a job still stale is told again, once.
+ */
+static void
+metrics_stale_arm(struct metrics *m, int64_t at)
+{
+	struct timeval	tv;
+	int64_t		ms;
+
+	if (m->stale_due != JOB_UNSET && m->stale_due <= at)
+		return;
+	ms = at - sched_now();
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	if (evtimer_add(m->ev_stale, &tv) == -1) {
+		log_warnx("metrics: cannot arm the staleness timer");
+		return;
+	}
+	m->stale_due = at;
+}
+
+static int
+metrics_id_cmp(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+metrics_stale_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct metrics			*m = arg;
+	struct store_job_metrics	*jobs;
+	int64_t				*ids = NULL, now = sched_now(), at;
+	int64_t				 next = JOB_UNSET, limit;
+	char				*cause = NULL, since[64], after[64];
+	char				 reason[256];
+	size_t				 n, i, k = 0;
+
+	(void)fd;
+	(void)events;
+	m->stale_due = JOB_UNSET;
+	m->stale_look = now;
+	if (m->outbox == NULL)
+		return;
+	if (store_job_metrics(m->store, JOB_UNSET, &jobs, &n, &cause) < 0) {
+		log_warnx("metrics: staleness: %s; trying again in a minute",
+		    cause);
+		free(cause);
+		metrics_stale_arm(m, now + 60000);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (!metrics_stale_of(m, &jobs[i], now, &at)) {
+			if (at != JOB_UNSET && (next == JOB_UNSET || at < next))
+				next = at;
+			continue;
+		}
+		ids = xreallocarray(ids, k + 1, sizeof *ids);
+		ids[k++] = jobs[i].id;
+		if (bsearch(&jobs[i].id, m->stale_ids, m->nstale_ids,
+		    sizeof *m->stale_ids, metrics_id_cmp) != NULL)
+			continue;	/* told already */
+		limit = jobs[i].stale_after_ms != JOB_UNSET ?
+		    jobs[i].stale_after_ms :
+		    2 * policy_period(m->policy, jobs[i].id);
+		duration_format((now - at + limit) / 1000 * 1000, since,
+		    sizeof since);
+		duration_format(limit, after, sizeof after);
+		snprintf(reason, sizeof reason, "no success for %s (stale "
+		    "after %s%s)", since, after, jobs[i].stale_after_ms !=
+		    JOB_UNSET ? "" : ": twice the schedule's longest gap");
+		log_info("%s: stale: %s", jobs[i].name, reason);
+		outbox_job_event(m->outbox, jobs[i].id, CONFIG_EVENT_JOB_STALE,
+		    reason, now);
+	}
+	store_job_metrics_free(jobs, n);
+	if (k > 1)
+		qsort(ids, k, sizeof *ids, metrics_id_cmp);
+	free(m->stale_ids);
+	m->stale_ids = ids;
+	m->nstale_ids = k;
+	if (next != JOB_UNSET)
+		metrics_stale_arm(m, next);
+}
+
+void
+metrics_set_outbox(struct metrics *m, struct outbox *ob)
+{
+	m->outbox = ob;
+	if (ob != NULL)
+		metrics_stale_arm(m, sched_now());
 }
 
 /* Write the textfile: a temporary file beside it, renamed over it. */

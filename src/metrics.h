@@ -36,6 +36,16 @@ void		 metrics_set_config(struct metrics *, const struct config *);
  */
 void		 metrics_set_pending_fn(struct metrics *, int64_t (*fn)(void *),
 		    void *arg);
+/* A change is looked at for job.stale this long after it, at most this often. */
+#define METRICS_STALE_SETTLE_MS		1000
+#define METRICS_STALE_INTERVAL_MS	10000
+/*
+ * Send job.stale events through ob (NULL: none): each job that becomes
+ * stale is told once, at the moment it does, by a timer armed for the
+ * next such moment (no periodic wake-up).
+ */
+struct outbox;
+void		 metrics_set_outbox(struct metrics *, struct outbox *);
 /* sqcrond is stopping: /healthz answers 503 from now on. */
 void		 metrics_set_stopping(struct metrics *);
 /*

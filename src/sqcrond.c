@@ -638,6 +638,7 @@ main(int argc, char **argv)
 	    d.api.started_at);
 	policy_set_changed_cb(d.policy, metrics_changed, d.metrics);
 	metrics_set_pending_fn(d.metrics, sqcrond_pending, d.notify);
+	metrics_set_outbox(d.metrics, d.outbox);
 	metrics_set_config(d.metrics, d.conf);
 
 	d.api.conf = d.conf;

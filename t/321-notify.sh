@@ -133,6 +133,23 @@ n=$(grep ' /flip' "$T/a/log" | cut -d' ' -f1 | while read -r n; do
 is "$(jv "$T/a/$n.body" 'd["run"]["state"], d["run"]["attempt"]')" '["succeeded", 1]' "job.recovered carries the successful run"
 is "$(grep -c ' /quiet' "$T/a/log")" 0 "notify_on = none: nothing sent"
 
+# job.stale: told once, when a job that keeps failing becomes stale (a
+# timer for that moment, no polling); never for a paused job.
+"$SQCRON" add stl --schedule '* * * * * *' --stale-after 2s --notify "$A/stl" \
+    --notify-on job.stale --command 'exit 1' >/dev/null
+"$SQCRON" add stp --schedule '* * * * * *' --stale-after 2s --notify "$A/stp" \
+    --notify-on job.stale --command 'exit 1' >/dev/null
+"$SQCRON" pause stp >/dev/null
+wait_for "grep -q ' /stl' $T/a/log" 200
+ok $? "job.stale sent for a job with no success for its stale_after"
+n=$(grep ' /stl' "$T/a/log" | head -1 | cut -d' ' -f1)
+is "$(jv "$T/a/$n.body" 'd["event"], d["job"]["name"]')" '["job.stale", "stl"]' "  its body: event and job"
+like "$(jv "$T/a/$n.body" 'd["reason"]')" '^no success for [0-9]+s \(stale after 2s\)$' "  its reason"
+sleep 2.5
+"$SQCRON" pause stl >/dev/null
+is "$(grep -c ' /stl' "$T/a/log")" 1 "  once, while it stays stale"
+is "$(grep -c ' /stp' "$T/a/log")" 0 "none for the paused job"
+
 # notify_format = slack: {"text": ...}, with <, > and & escaped.
 write_config "$T/d.conf" notify_timeout=1s notify_retries=10 log_level=debug notify_format=slack
 "$SQCRON" reload >/dev/null
