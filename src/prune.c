@@ -202,6 +202,7 @@ prune_free(struct prune *p)
 		prune_req_free(pp);
 	}
 	prune_pass_clear(&p->bg);
+	prune_result_clear(&p->bg.result);	/* stopped mid-pass */
 	event_free(p->ev_step);
 	event_free(p->ev_expiry);
 	free(p);
