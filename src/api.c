@@ -1097,8 +1097,8 @@ api_job_list(struct control_req *req, json_t *params, void *arg)
 	}
 	jobs = json_array();
 	for (i = 0; i < n; i++) {
-		h = bsearch(&rows[i].id, health, nhealth, sizeof *health,
-		    api_health_cmp);
+		h = nhealth == 0 ? NULL : bsearch(&rows[i].id, health,
+		    nhealth, sizeof *health, api_health_cmp);
 		json_array_append_new(jobs, api_job_json(api, &rows[i], h));
 	}
 	free(health);

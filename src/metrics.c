@@ -833,8 +833,8 @@ metrics_stale_cb(evutil_socket_t fd, short events, void *arg)
 		}
 		ids = xreallocarray(ids, k + 1, sizeof *ids);
 		ids[k++] = jobs[i].id;
-		if (bsearch(&jobs[i].id, m->stale_ids, m->nstale_ids,
-		    sizeof *m->stale_ids, metrics_id_cmp) != NULL)
+		if (m->nstale_ids > 0 && bsearch(&jobs[i].id, m->stale_ids,
+		    m->nstale_ids, sizeof *m->stale_ids, metrics_id_cmp) != NULL)
 			continue;	/* told already */
 		limit = jobs[i].stale_after_ms != JOB_UNSET ?
 		    jobs[i].stale_after_ms :
