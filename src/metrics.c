@@ -719,26 +719,37 @@ metrics_stale_free(struct metrics_stale *list, size_t n)
  * (METRICS_TEXTFILE_INTERVAL_MS after the last write at the soonest) and
  * the moment the next job becomes stale.
  */
+/*
+ * Arm ev for at (ms since the epoch) unless it is already due by then;
+ * *due is when it is due (JOB_UNSET: not armed; the callback resets it).
+ */
 static void
-metrics_textfile_arm(struct metrics *m, int64_t at)
+metrics_timer_arm(struct event *ev, int64_t *due, int64_t at,
+    const char *what)
 {
 	struct timeval	tv;
 	int64_t		ms;
 
-	if (m->textfile == NULL)
-		return;
-	if (m->textfile_due != JOB_UNSET && m->textfile_due <= at)
+	if (*due != JOB_UNSET && *due <= at)
 		return;
 	ms = at - sched_now();
 	if (ms < 0)
 		ms = 0;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if (evtimer_add(m->ev_textfile, &tv) == -1) {
-		log_warnx("metrics: cannot arm the textfile timer");
+	if (evtimer_add(ev, &tv) == -1) {
+		log_warnx("metrics: cannot arm the %s timer", what);
 		return;
 	}
-	m->textfile_due = at;
+	*due = at;
+}
+
+static void
+metrics_textfile_arm(struct metrics *m, int64_t at)
+{
+	if (m->textfile != NULL)
+		metrics_timer_arm(m->ev_textfile, &m->textfile_due, at,
+		    "textfile");
 }
 
 void
@@ -776,21 +787,7 @@ metrics_changed(void *arg)
 static void
 metrics_stale_arm(struct metrics *m, int64_t at)
 {
-	struct timeval	tv;
-	int64_t		ms;
-
-	if (m->stale_due != JOB_UNSET && m->stale_due <= at)
-		return;
-	ms = at - sched_now();
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if (evtimer_add(m->ev_stale, &tv) == -1) {
-		log_warnx("metrics: cannot arm the staleness timer");
-		return;
-	}
-	m->stale_due = at;
+	metrics_timer_arm(m->ev_stale, &m->stale_due, at, "staleness");
 }
 
 static int
