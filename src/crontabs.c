@@ -71,6 +71,7 @@
 #include "sched.h"
 #include "store.h"
 #include "watch.h"
+#include "timer.h"
 #include "xmalloc.h"
 
 #define CRONTABS_RETRY_MS	1000	/* first retry of a refused sync */
@@ -1110,7 +1111,6 @@ crontabs_arm(struct crontabs *ct)
 static void
 crontabs_run(struct crontabs *ct, int fresh)
 {
-	struct timeval	 tv;
 	char		*cause = NULL;
 
 	/*
@@ -1128,9 +1128,7 @@ crontabs_run(struct crontabs *ct, int fresh)
 		    "%" PRId64 " s): %s", ct->retry_ms / 1000,
 		    cause != NULL ? cause : "unknown error");
 		free(cause);
-		tv.tv_sec = (time_t)(ct->retry_ms / 1000);
-		tv.tv_usec = (suseconds_t)(ct->retry_ms % 1000) * 1000;
-		evtimer_add(ct->ev_retry, &tv);
+		timer_add_ms(ct->ev_retry, ct->retry_ms);
 	} else {
 		ct->retry_ms = 0;
 		evtimer_del(ct->ev_retry);

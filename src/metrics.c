@@ -76,6 +76,7 @@
 #include "policy.h"
 #include "sched.h"
 #include "store.h"
+#include "timer.h"
 #include "xmalloc.h"
 
 #define METRICS_HTTP_TIMEOUT_S		10
@@ -727,17 +728,9 @@ static void
 metrics_timer_arm(struct event *ev, int64_t *due, int64_t at,
     const char *what)
 {
-	struct timeval	tv;
-	int64_t		ms;
-
 	if (*due != JOB_UNSET && *due <= at)
 		return;
-	ms = at - sched_now();
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if (evtimer_add(ev, &tv) == -1) {
+	if (timer_add_ms(ev, at - sched_now()) == -1) {
 		log_warnx("metrics: cannot arm the %s timer", what);
 		return;
 	}

@@ -53,6 +53,7 @@
 #include "log.h"
 #include "notify.h"
 #include "store.h"
+#include "timer.h"
 #include "xmalloc.h"
 
 #ifndef SQCRON_VERSION
@@ -123,13 +124,7 @@ notify_now(void)
 static void
 notify_timer_add(struct event *ev, int64_t ms)
 {
-	struct timeval	tv;
-
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if (evtimer_add(ev, &tv) == -1)
+	if (timer_add_ms(ev, ms) == -1)
 		fatalx("notify: evtimer_add failed");
 }
 

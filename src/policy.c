@@ -45,6 +45,7 @@
 #include "runner.h"
 #include "sched.h"
 #include "store.h"
+#include "timer.h"
 #include "tz.h"
 #include "xmalloc.h"
 
@@ -189,19 +190,6 @@ static struct prun *policy_new_run_of(struct policy *, struct pjob *, int64_t,
 		    char **);
 static int	policy_too_late(struct policy *, const struct pjob *, int64_t,
 		    int *);
-
-/* Arm a timer event ms from now (negative: at once). */
-static int
-policy_timer_add(struct event *ev, int64_t ms)
-{
-	struct timeval	tv;
-
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	return evtimer_add(ev, &tv);
-}
 
 static int64_t
 policy_now(void)
@@ -1085,7 +1073,7 @@ policy_retry_arm(struct policy *p, const struct run *r, int64_t delay_ms)
 	rt->scheduled_at = r->scheduled_at;
 	rt->attempt = r->attempt + 1;
 	rt->ev = evtimer_new(p->base, policy_retry_cb, rt);
-	policy_timer_add(rt->ev, delay_ms);
+	timer_add_ms(rt->ev, delay_ms);
 	TAILQ_INSERT_TAIL(&p->retries, rt, entry);
 }
 
@@ -1319,7 +1307,7 @@ policy_pause_arm(struct policy *p, int64_t job_id, int64_t until)
 		pp->ev = evtimer_new(p->base, policy_pause_cb, pp);
 		TAILQ_INSERT_TAIL(&p->pauses, pp, entry);
 	}
-	policy_timer_add(pp->ev, ms);
+	timer_add_ms(pp->ev, ms);
 }
 
 /*
@@ -1889,6 +1877,6 @@ policy_shutdown(struct policy *p, int64_t timeout_ms, void (*done)(void *),
 	p->shutdown_arg = arg;
 	p->ev_shutdown = evtimer_new(p->base, policy_shutdown_cb, p);
 	if (p->ev_shutdown == NULL ||
-	    policy_timer_add(p->ev_shutdown, timeout_ms) == -1)
+	    timer_add_ms(p->ev_shutdown, timeout_ms) == -1)
 		policy_shutdown_cb(-1, 0, p);
 }

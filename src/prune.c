@@ -55,6 +55,7 @@
 #include "prune.h"
 #include "sched.h"
 #include "store.h"
+#include "timer.h"
 #include "xmalloc.h"
 
 #define PRUNE_PAGE		64	/* jobs read at a time */
@@ -310,18 +311,14 @@ prune_stats(struct prune *p, uint64_t *steps, int64_t *longest_us)
 static void
 prune_arm_expiry(struct prune *p, int64_t at)
 {
-	struct timeval	tv;
-	int64_t		now = sched_now(), when = at, delay;
+	int64_t		now = sched_now(), when = at;
 
 	if (when < now + PRUNE_EXPIRY_MIN_MS)
 		when = now + PRUNE_EXPIRY_MIN_MS;
 	if (p->expiry_at != 0 && p->expiry_at <= when)
 		return;
 	p->expiry_at = when;
-	delay = when - now;
-	tv.tv_sec = (time_t)(delay / 1000);
-	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
-	if (evtimer_add(p->ev_expiry, &tv) == -1)
+	if (timer_add_ms(p->ev_expiry, when - now) == -1)
 		fatalx("prune: evtimer_add failed");
 }
 

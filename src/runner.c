@@ -86,6 +86,7 @@
 #include "memlimit.h"
 #include "runner.h"
 #include "tz.h"
+#include "timer.h"
 #include "xmalloc.h"
 
 #define RUNNER_READ_SIZE	(1024 * 1024)
@@ -333,16 +334,6 @@ runner_clock_ms(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct timeval *
-runner_tv(int64_t ms, struct timeval *tv)
-{
-	if (ms < 0)
-		ms = 0;
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	return tv;
 }
 
 /* A limit exactly ("64 MiB", "1536 KiB") or a measure roughly ("64.0 MiB"). */
@@ -1071,12 +1062,11 @@ runner_kill_cb(evutil_socket_t fd, short events, void *arg)
 static void
 runner_arm_kill(struct runner_run *r)
 {
-	struct timeval	 tv;
 
 	r->term_mono = runner_clock_ms(CLOCK_MONOTONIC);
 	if (r->ev_kill == NULL)
 		r->ev_kill = evtimer_new(r->rn->base, runner_kill_cb, r);
-	evtimer_add(r->ev_kill, runner_tv(r->kill_grace_ms, &tv));
+	timer_add_ms(r->ev_kill, r->kill_grace_ms);
 }
 
 static void
@@ -1159,7 +1149,6 @@ runner_kill_stragglers(struct runner_run *r, int group)
 static void
 runner_leader_exited(struct runner_run *r, const struct runner_early *e)
 {
-	struct timeval	 tv;
 	pid_t		 n;
 
 	if (r->kill_orphans)
@@ -1190,7 +1179,7 @@ reaped:
 		evtimer_del(r->ev_kill);
 	if (r->out_fd != -1) {
 		r->ev_drain = evtimer_new(r->rn->base, runner_drain_grace_cb, r);
-		evtimer_add(r->ev_drain, runner_tv(RUNNER_DRAIN_GRACE_MS, &tv));
+		timer_add_ms(r->ev_drain, RUNNER_DRAIN_GRACE_MS);
 	}
 	runner_maybe_finish(r);
 }
@@ -1564,7 +1553,6 @@ static void
 runner_watchdog_arm(struct runner *rn, int near)
 {
 	struct runner_run	*r;
-	struct timeval		 tv;
 	int64_t			 ms = rn->poll_ms;
 
 	TAILQ_FOREACH(r, &rn->runs, entry) {
@@ -1581,7 +1569,7 @@ runner_watchdog_arm(struct runner *rn, int near)
 			ms = RUNNER_POLL_MIN_MS;
 	}
 	if (near || !evtimer_pending(rn->ev_watchdog, NULL))
-		evtimer_add(rn->ev_watchdog, runner_tv(ms, &tv));
+		timer_add_ms(rn->ev_watchdog, ms);
 }
 
 static void
@@ -1785,7 +1773,6 @@ runner_forked(struct runner_run *r, struct runner_req *q)
 {
 	struct runner		*rn = r->rn;
 	struct runner_early	*e;
-	struct timeval		 tv;
 	pid_t			 pid = q->pid;
 
 	r->spawning = 0;
@@ -1802,7 +1789,7 @@ runner_forked(struct runner_run *r, struct runner_req *q)
 		/* Reported from the loop, never from inside runner_spawn. */
 		r->ev_spawn_error = evtimer_new(rn->base, runner_spawn_error_cb,
 		    r);
-		evtimer_add(r->ev_spawn_error, runner_tv(0, &tv));
+		timer_add_ms(r->ev_spawn_error, 0);
 		return;
 	}
 	r->forked = 1;
@@ -1829,7 +1816,7 @@ runner_forked(struct runner_run *r, struct runner_req *q)
 	}
 	if (r->timeout_ms > 0) {
 		r->ev_timeout = evtimer_new(rn->base, runner_timeout_cb, r);
-		evtimer_add(r->ev_timeout, runner_tv(r->timeout_ms, &tv));
+		timer_add_ms(r->ev_timeout, r->timeout_ms);
 	}
 	if (r->cg != NULL && memlimit_cg_event_fd(r->cg) != -1) {
 		r->ev_oom = event_new(rn->base, memlimit_cg_event_fd(r->cg),
@@ -1975,7 +1962,6 @@ runner_spawn(struct runner *rn, const struct runner_job *job,
 {
 	struct runner_run	*r;
 	struct runner_req	*q;
-	struct timeval		 tv;
 	char			*why = NULL;
 	size_t			 half;
 
@@ -2029,7 +2015,7 @@ runner_spawn(struct runner *rn, const struct runner_job *job,
 		/* Reported from the loop, never from inside runner_spawn. */
 		r->ev_spawn_error = evtimer_new(rn->base, runner_spawn_error_cb,
 		    r);
-		evtimer_add(r->ev_spawn_error, runner_tv(0, &tv));
+		timer_add_ms(r->ev_spawn_error, 0);
 	}
 	return 0;
 }
